@@ -1,0 +1,236 @@
+/**
+ * Every error Larder throws is a {@link LarderError}: a stable `code` to branch on, `details` with the context a
+ * program needs (columns, rows, names), and the underlying `cause`. Errors keep their class and code across the
+ * worker boundary (see src/rpc/transfer.ts).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await weather.insert(rows);
+ * } catch (error) {
+ *   if (error instanceof ValidationError) console.table(error.details.problems);
+ *   else throw error;
+ * }
+ * ```
+ */
+
+/** Stable error codes. New codes may be added; existing ones never change meaning. */
+export type ErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_NAME'
+  | 'NOT_FOUND'
+  | 'SCHEMA_CONFLICT'
+  | 'VALIDATION_FAILED'
+  | 'EXPECTATION_FAILED'
+  | 'PARSE_FAILED'
+  | 'STORE_LOCKED'
+  | 'STORE_CLOSED'
+  | 'ABORTED'
+  | 'QUOTA_EXCEEDED'
+  | 'STORAGE_FAILED';
+
+export interface LarderErrorOptions {
+  details?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+/** Base class of every error Larder throws. */
+export class LarderError extends Error {
+  override name = 'LarderError';
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: LarderErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+}
+
+/** An argument has the wrong shape or value (a missing option, a negative version, an unknown type). */
+export class InvalidArgumentError extends LarderError {
+  override name = 'InvalidArgumentError';
+  constructor(message: string, options?: LarderErrorOptions) {
+    super('INVALID_ARGUMENT', message, options);
+  }
+}
+
+/** A name (store, feature group, feature, key) breaks the naming rules. */
+export class InvalidNameError extends LarderError {
+  override name = 'InvalidNameError';
+  constructor(message: string, options?: LarderErrorOptions) {
+    super('INVALID_NAME', message, options);
+  }
+}
+
+/** A feature group, version or commit does not exist. */
+export class NotFoundError extends LarderError {
+  override name = 'NotFoundError';
+  constructor(message: string, options?: LarderErrorOptions) {
+    super('NOT_FOUND', message, options);
+  }
+}
+
+/** A definition differs from the one already stored under the same name and version. */
+export class SchemaConflictError extends LarderError {
+  override name = 'SchemaConflictError';
+  constructor(message: string, options?: LarderErrorOptions) {
+    super('SCHEMA_CONFLICT', message, options);
+  }
+}
+
+/** One problem found while checking a batch against its feature group's schema. */
+export interface ValidationProblem {
+  column: string;
+  kind:
+    | 'missing_column'
+    | 'unknown_column'
+    | 'wrong_type'
+    | 'null_key'
+    | 'null_value'
+    | 'unparseable_timestamp'
+    | 'nan'
+    | 'out_of_range'
+    | 'duplicate_key';
+  /** Zero-based row numbers of the first offending rows (at most 10). */
+  rows: number[];
+  /** How many rows have this problem. */
+  count: number;
+  message: string;
+}
+
+/** A batch does not match its feature group's schema; nothing was written. */
+export class ValidationError extends LarderError {
+  override name = 'ValidationError';
+  declare readonly details: { problems: ValidationProblem[] } & Record<string, unknown>;
+  constructor(message: string, options: LarderErrorOptions & { details: { problems: ValidationProblem[] } }) {
+    super('VALIDATION_FAILED', message, options);
+  }
+}
+
+/** A batch broke a `strict` expectation suite; nothing was written. `details.report` is the validation report. */
+export class ExpectationFailedError extends LarderError {
+  override name = 'ExpectationFailedError';
+  constructor(message: string, options?: LarderErrorOptions) {
+    super('EXPECTATION_FAILED', message, options);
+  }
+}
+
+/** A file (CSV, JSON, Parquet) could not be parsed at all. */
+export class ParseError extends LarderError {
+  override name = 'ParseError';
+  constructor(message: string, options?: LarderErrorOptions) {
+    super('PARSE_FAILED', message, options);
+  }
+}
+
+/** The store is open in another tab, worker or `openFeatureStore` call. */
+export class StoreLockedError extends LarderError {
+  override name = 'StoreLockedError';
+  constructor(message: string, options?: LarderErrorOptions) {
+    super('STORE_LOCKED', message, options);
+  }
+}
+
+/** The store was closed; open it again. */
+export class StoreClosedError extends LarderError {
+  override name = 'StoreClosedError';
+  constructor(message: string, options?: LarderErrorOptions) {
+    super('STORE_CLOSED', message, options);
+  }
+}
+
+/** The operation was aborted through its `AbortSignal` before it committed; nothing was written. */
+export class OperationAbortedError extends LarderError {
+  override name = 'OperationAbortedError';
+  constructor(message: string, options?: LarderErrorOptions) {
+    super('ABORTED', message, options);
+  }
+}
+
+/** The origin's storage quota is exhausted; nothing of the failed operation was written. */
+export class QuotaExceededError extends LarderError {
+  override name = 'QuotaExceededError';
+  constructor(message: string, options?: LarderErrorOptions) {
+    super('QUOTA_EXCEEDED', message, options);
+  }
+}
+
+/** The storage engine (DuckDB, IndexedDB, OPFS) failed in a way not covered by a more specific error. */
+export class StorageError extends LarderError {
+  override name = 'StorageError';
+  constructor(message: string, options?: LarderErrorOptions) {
+    super('STORAGE_FAILED', message, options);
+  }
+}
+
+type LarderErrorClass = new (message: string, options: LarderErrorOptions & { details: never }) => LarderError;
+
+const ERROR_CLASSES: Record<string, LarderErrorClass> = {
+  InvalidArgumentError,
+  InvalidNameError,
+  NotFoundError,
+  SchemaConflictError,
+  ValidationError,
+  ExpectationFailedError,
+  ParseError,
+  StoreLockedError,
+  StoreClosedError,
+  OperationAbortedError,
+  QuotaExceededError,
+  StorageError,
+};
+
+/** The plain-object form of an error, safe for structured clone. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  code?: ErrorCode;
+  details?: Record<string, unknown>;
+  stack?: string;
+  cause?: SerializedError;
+}
+
+/** Turns any thrown value into a structured-clone-safe object that {@link deserializeError} can rebuild. */
+export function serializeError(error: unknown, depth = 0): SerializedError {
+  if (error instanceof LarderError) {
+    return {
+      name: error.name,
+      message: error.message,
+      code: error.code,
+      details: error.details,
+      ...(error.stack === undefined ? {} : { stack: error.stack }),
+      ...(error.cause === undefined || depth > 3 ? {} : { cause: serializeError(error.cause, depth + 1) }),
+    };
+  }
+  if (error instanceof Error) {
+    return { name: error.name, message: error.message, ...(error.stack === undefined ? {} : { stack: error.stack }) };
+  }
+  return { name: 'Error', message: String(error) };
+}
+
+/** Rebuilds an error serialised by {@link serializeError}, with its class when it is one of ours. */
+export function deserializeError(data: SerializedError): Error {
+  const cause = data.cause === undefined ? undefined : deserializeError(data.cause);
+  const ErrorClass = ERROR_CLASSES[data.name];
+  let error: Error;
+  if (ErrorClass !== undefined) {
+    error = new ErrorClass(data.message, { details: (data.details ?? {}) as never, cause });
+  } else if (data.code !== undefined) {
+    error = new LarderError(data.code, data.message, { details: data.details ?? {}, cause });
+  } else {
+    error = new Error(data.message, cause === undefined ? undefined : { cause });
+    error.name = data.name;
+  }
+  if (data.stack !== undefined) error.stack = data.stack;
+  return error;
+}
+
+/** Throws {@link OperationAbortedError} when the signal has fired. */
+export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted === true) {
+    throw new OperationAbortedError(`${what} was aborted before it committed; nothing was written.`, {
+      cause: signal.reason,
+    });
+  }
+}

@@ -1,0 +1,383 @@
+import * as Comlink from 'comlink';
+import { Table, tableFromIPC, tableToIPC } from 'apache-arrow';
+import type { FeatureGroupDefinition, FeatureGroupSpec } from './definitions/feature-group.ts';
+import { validateName } from './definitions/names.ts';
+import { InvalidArgumentError, OperationAbortedError, StoreClosedError } from './errors.ts';
+import { instantToMillis, type Instant, type Where } from './offline/filters.ts';
+import type { DuckDbAssets } from './offline/duckdb/engine.ts';
+import type { IngestSource, Progress } from './offline/types.ts';
+import type { CommitRecord, FeatureGroupStatistics } from './registry/types.ts';
+import type { StoreWorkerApi } from './rpc/store-api.ts';
+import { installErrorTransfer } from './rpc/transfer.ts';
+
+/** Options of {@link openFeatureStore}. */
+export interface OpenFeatureStoreOptions {
+  /** The store's name: letters, digits, underscore. One DuckDB file in OPFS and one registry per name. */
+  name: string;
+  /** false: everything in memory, gone on close (same API). Default true: OPFS + IndexedDB. */
+  persist?: boolean;
+  /** Where DuckDB-WASM's wasm and worker files are served from, if not from the bundled copies (Vite `?url`). */
+  duckdb?: DuckDbAssets;
+  /** Creates the store worker, if the default module worker URL does not suit the bundler. */
+  createWorker?: () => Worker;
+}
+
+/** Input formats {@link FeatureGroup.insert} understands in files and buffers. */
+export type FileFormat = 'csv' | 'json' | 'parquet';
+
+/** What {@link FeatureGroup.insert} accepts. */
+export type InsertData = Table | readonly Record<string, unknown>[] | Blob | ArrayBuffer | Uint8Array;
+
+/** Options of {@link FeatureGroup.insert}. */
+export interface InsertOptions {
+  /** `append` (default) adds rows; `upsert` replaces current rows with the same primary key and event time. */
+  mode?: 'append' | 'upsert';
+  /** Idempotency key: re-sending a batchId returns the original commit and writes nothing. */
+  batchId?: string;
+  /** Format of a Blob/ArrayBuffer; detected from the file name, MIME type or content when omitted. */
+  format?: FileFormat;
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+}
+
+/** The commit an insert made, or found (`reused`) for a re-sent batchId. */
+export interface InsertResult extends CommitRecord {
+  reused: boolean;
+}
+
+/** Options of {@link FeatureGroup.read}. */
+export interface ReadOptions {
+  /** Rows with event time >= start (inclusive). */
+  start?: Instant;
+  /** Rows with event time < end (exclusive). */
+  end?: Instant;
+  where?: Where;
+  /** Columns to return, in this order; default all columns of the group. */
+  columns?: string[];
+  /** Read the group as it was right after this commit. */
+  asOfCommit?: number;
+  /** Add the `_larder_commit` column (the commit id of each row). */
+  withCommitIds?: boolean;
+  limit?: number;
+}
+
+let nextOperationId = 1;
+
+function isArrowTable(data: unknown): data is Table {
+  return data instanceof Table || (typeof data === 'object' && data !== null && 'schema' in data && 'batches' in data);
+}
+
+async function detectFormat(data: Blob | Uint8Array, given: FileFormat | undefined): Promise<FileFormat> {
+  if (given !== undefined) {
+    if (!['csv', 'json', 'parquet'].includes(given)) throw new InvalidArgumentError(`Unknown format '${String(given)}'; use csv, json or parquet.`);
+    return given;
+  }
+  if (typeof File !== 'undefined' && data instanceof File) {
+    const extension = /\.([a-z0-9]+)$/i.exec(data.name)?.[1]?.toLowerCase();
+    if (extension === 'csv' || extension === 'tsv') return 'csv';
+    if (extension === 'json' || extension === 'ndjson' || extension === 'jsonl') return 'json';
+    if (extension === 'parquet' || extension === 'pq') return 'parquet';
+  }
+  if (data instanceof Blob && data.type !== '') {
+    if (data.type.includes('csv')) return 'csv';
+    if (data.type.includes('json')) return 'json';
+    if (data.type.includes('parquet')) return 'parquet';
+  }
+  const head = data instanceof Blob ? new Uint8Array(await data.slice(0, 64).arrayBuffer()) : data.subarray(0, 64);
+  if (head[0] === 0x50 && head[1] === 0x41 && head[2] === 0x52 && head[3] === 0x31) return 'parquet';
+  const text = new TextDecoder().decode(head).replace(/^\uFEFF/, '').trimStart();
+  return text.startsWith('[') || text.startsWith('{') ? 'json' : 'csv';
+}
+
+async function toSource(data: InsertData, format: FileFormat | undefined): Promise<{ source: IngestSource; transfer: Transferable[] }> {
+  if (isArrowTable(data)) {
+    const ipc = tableToIPC(data, 'stream');
+    return { source: { format: 'arrow', ipc }, transfer: [ipc.buffer] };
+  }
+  if (Array.isArray(data)) return { source: { format: 'rows', rows: data as Record<string, unknown>[] }, transfer: [] };
+  if (data instanceof ArrayBuffer) data = new Uint8Array(data);
+  if (data instanceof Blob || data instanceof Uint8Array) {
+    return { source: { format: await detectFormat(data, format), data }, transfer: [] };
+  }
+  throw new InvalidArgumentError(
+    'insert() takes an Arrow Table, an array of row objects, or a File/Blob/ArrayBuffer/Uint8Array of CSV, JSON or Parquet.',
+  );
+}
+
+/**
+ * One version of a feature group: write batches, read rows, see commits and statistics, erase entities.
+ * Get one from {@link FeatureStore.createFeatureGroup} or {@link FeatureStore.getFeatureGroup}.
+ */
+export class FeatureGroup {
+  /** The frozen definition of this version. */
+  readonly definition: FeatureGroupDefinition;
+
+  /** @internal */
+  constructor(
+    private readonly store: FeatureStore,
+    definition: FeatureGroupDefinition,
+  ) {
+    this.definition = definition;
+  }
+
+  get name(): string {
+    return this.definition.name;
+  }
+
+  get version(): number {
+    return this.definition.version;
+  }
+
+  /**
+   * Validates a batch against the schema and writes it as one commit. Resolves once the commit is durable
+   * (checkpointed in OPFS). Nothing is written when validation, an expectation suite (strict) or the signal fails.
+   *
+   * @example
+   * ```ts
+   * await weather.insert([{ location: 'Seattle', date: '2012-01-01', temp_max: 12.8 }]);
+   * await weather.insert(csvFile, { batchId: 'import-2012', onProgress: (p) => console.log(p.phase) });
+   * await weather.insert(arrowTable, { mode: 'upsert' });
+   * ```
+   */
+  async insert(data: InsertData, options: InsertOptions = {}): Promise<InsertResult> {
+    const mode = options.mode ?? 'append';
+    if (mode !== 'append' && mode !== 'upsert') throw new InvalidArgumentError(`mode must be 'append' or 'upsert', got '${String(mode)}'.`);
+    if (options.batchId !== undefined && (typeof options.batchId !== 'string' || options.batchId.length === 0 || options.batchId.length > 256)) {
+      throw new InvalidArgumentError('batchId must be a non-empty string of at most 256 characters.');
+    }
+    const { source, transfer } = await toSource(data, options.format);
+    const onProgress = options.onProgress === undefined ? null : Comlink.proxy(options.onProgress);
+    const result = await this.store.withOperation(options.signal, 'The insert', (api, operationId) =>
+      api.insert(
+        this.name,
+        this.version,
+        Comlink.transfer(source, transfer),
+        { mode, batchId: options.batchId ?? null },
+        operationId,
+        onProgress,
+      ),
+    );
+    return { ...result.commit, reused: result.reused };
+  }
+
+  /**
+   * Reads current rows as an Arrow table, ordered by event time then keys.
+   *
+   * @example
+   * ```ts
+   * const table = await weather.read({ start: '2014-01-01', end: '2015-01-01', where: { location: 'Seattle' } });
+   * const earlier = await weather.read({ asOfCommit: 3 });
+   * ```
+   */
+  async read(options: ReadOptions = {}): Promise<Table> {
+    const limit = options.limit ?? null;
+    if (limit !== null && (!Number.isSafeInteger(limit) || limit < 0)) throw new InvalidArgumentError('limit must be a non-negative integer.');
+    const asOfCommit = options.asOfCommit ?? null;
+    if (asOfCommit !== null && (!Number.isSafeInteger(asOfCommit) || asOfCommit < 0)) throw new InvalidArgumentError('asOfCommit must be a commit id.');
+    const bytes = await this.store.api().read(this.name, this.version, {
+      start: options.start === undefined ? null : instantToMillis(options.start, 'start'),
+      end: options.end === undefined ? null : instantToMillis(options.end, 'end'),
+      where: options.where ?? null,
+      columns: options.columns ?? null,
+      asOfCommit,
+      withCommitIds: options.withCommitIds ?? false,
+      limit,
+    });
+    return tableFromIPC(bytes);
+  }
+
+  /**
+   * The commit ledger of this group, oldest first.
+   *
+   * @example
+   * ```ts
+   * for (const c of await weather.commits()) console.log(c.commitId, c.kind, c.rowCount, c.validation?.success);
+   * ```
+   */
+  commits(): Promise<CommitRecord[]> {
+    return this.store.api().commits(this.name, this.version);
+  }
+
+  /**
+   * Per-column statistics (count, nulls, distinct, min, max, mean, std, quantiles, histogram) of the current rows
+   * as of a commit (default: the latest), computed by DuckDB once and stored with that commit.
+   *
+   * @example
+   * ```ts
+   * const stats = await weather.statistics();
+   * console.log(stats.columns.temp_max.mean, stats.columns.temp_max.histogram);
+   * ```
+   */
+  statistics(options: { commitId?: number } = {}): Promise<FeatureGroupStatistics> {
+    return this.store.api().statistics(this.name, this.version, options.commitId ?? null);
+  }
+
+  /**
+   * Removes every row (all event times, all commits) of the given entities: the right to erasure. Recorded in the
+   * ledger as a `delete` commit.
+   *
+   * @example
+   * ```ts
+   * await weather.deleteRows([{ location: 'Seattle' }]);
+   * ```
+   */
+  async deleteRows(keys: Table | readonly Record<string, unknown>[], options: { signal?: AbortSignal } = {}): Promise<CommitRecord> {
+    let source: IngestSource;
+    if (isArrowTable(keys)) source = { format: 'arrow', ipc: tableToIPC(keys, 'stream') };
+    else if (Array.isArray(keys)) source = { format: 'rows', rows: keys as Record<string, unknown>[] };
+    else throw new InvalidArgumentError('deleteRows takes an array of key objects or an Arrow table of key columns.');
+    const result = await this.store.withOperation(options.signal, 'The delete', (api, operationId) =>
+      api.deleteRows(this.name, this.version, source, operationId),
+    );
+    return result.commit;
+  }
+}
+
+/**
+ * A feature store: feature groups in an offline store (DuckDB-WASM in a worker, persisted in OPFS) with their
+ * definitions, commits and statistics in IndexedDB. Open it with {@link openFeatureStore}.
+ */
+export class FeatureStore {
+  private remote: Comlink.Remote<StoreWorkerApi> | null;
+
+  /** @internal */
+  constructor(
+    readonly name: string,
+    readonly persistent: boolean,
+    private readonly worker: Worker,
+    remote: Comlink.Remote<StoreWorkerApi>,
+  ) {
+    this.remote = remote;
+  }
+
+  /** @internal */
+  api(): Comlink.Remote<StoreWorkerApi> {
+    if (this.remote === null) throw new StoreClosedError(`Store '${this.name}' is closed; open it again with openFeatureStore().`);
+    return this.remote;
+  }
+
+  /** @internal Runs a cancellable worker call: the signal aborts it in the worker before it commits. */
+  async withOperation<T>(
+    signal: AbortSignal | undefined,
+    what: string,
+    call: (api: Comlink.Remote<StoreWorkerApi>, operationId: number) => Promise<T>,
+  ): Promise<T> {
+    const api = this.api();
+    if (signal?.aborted === true) throw new OperationAbortedError(`${what} was aborted before it started; nothing was written.`, { cause: signal.reason });
+    const operationId = nextOperationId++;
+    const onAbort = (): void => {
+      void api.abort(operationId, String(signal?.reason ?? 'aborted'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await call(api, operationId);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Creates a feature group version, or returns it when the same definition exists. A different definition under
+   * an existing name and version throws SchemaConflictError.
+   *
+   * @example
+   * ```ts
+   * const weather = await store.createFeatureGroup({
+   *   name: 'weather', version: 1, primaryKey: 'location', eventTime: 'date',
+   *   features: { location: 'string', date: 'timestamp', temp_max: 'float64', weather: 'string' },
+   *   expectations: { policy: 'strict', expectations: [expect.between('temp_max', -60, 60)] },
+   * });
+   * ```
+   */
+  async createFeatureGroup(spec: FeatureGroupSpec): Promise<FeatureGroup> {
+    return new FeatureGroup(this, await this.api().createFeatureGroup(spec));
+  }
+
+  /**
+   * A feature group version; the latest version when `version` is omitted. Throws NotFoundError.
+   *
+   * @example
+   * ```ts
+   * const latest = await store.getFeatureGroup('weather');
+   * const v1 = await store.getFeatureGroup('weather', 1);
+   * ```
+   */
+  async getFeatureGroup(name: string, version?: number): Promise<FeatureGroup> {
+    return new FeatureGroup(this, await this.api().getFeatureGroup(name, version));
+  }
+
+  /**
+   * Definitions of every feature group version, by name then version.
+   *
+   * @example
+   * ```ts
+   * for (const g of await store.listFeatureGroups()) console.log(g.name, g.version, g.features.length);
+   * ```
+   */
+  listFeatureGroups(): Promise<FeatureGroupDefinition[]> {
+    return this.api().listFeatureGroups();
+  }
+
+  /**
+   * Deletes a feature group version: its definition, rows, commits and statistics.
+   *
+   * @example
+   * ```ts
+   * await store.deleteFeatureGroup('weather', 1);
+   * ```
+   */
+  deleteFeatureGroup(name: string, version: number): Promise<void> {
+    return this.api().deleteFeatureGroup(name, version);
+  }
+
+  /**
+   * Closes the store: finishes pending writes, releases DuckDB, the OPFS file, IndexedDB and the worker.
+   * Idempotent.
+   *
+   * @example
+   * ```ts
+   * await store.close();
+   * ```
+   */
+  async close(): Promise<void> {
+    const remote = this.remote;
+    if (remote === null) return;
+    this.remote = null;
+    try {
+      await remote.close();
+    } finally {
+      remote[Comlink.releaseProxy]();
+      this.worker.terminate();
+    }
+  }
+}
+
+/**
+ * Opens (or creates) a feature store. The store worker owns DuckDB-WASM; a persistent store keeps its offline
+ * tables in one OPFS file and its registry in IndexedDB, and may be open in only one place per origin at a time
+ * (StoreLockedError otherwise).
+ *
+ * @example
+ * ```ts
+ * const store = await openFeatureStore({ name: 'demo' });
+ * const scratch = await openFeatureStore({ name: 'scratch', persist: false });
+ * ```
+ */
+export async function openFeatureStore(options: OpenFeatureStoreOptions): Promise<FeatureStore> {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('openFeatureStore needs { name }.');
+  const name = validateName(options.name, 'store');
+  const persist = options.persist ?? true;
+  installErrorTransfer();
+  const worker =
+    options.createWorker?.() ??
+    new Worker(new URL('../workers/store.worker.ts', import.meta.url), { type: 'module', name: `larder-store-${name}` });
+  const remote = Comlink.wrap<StoreWorkerApi>(worker);
+  try {
+    await remote.open({ name, persist, assets: options.duckdb ?? null });
+  } catch (error) {
+    remote[Comlink.releaseProxy]();
+    worker.terminate();
+    throw error;
+  }
+  return new FeatureStore(name, persist, worker, remote);
+}

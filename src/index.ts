@@ -1,0 +1,20 @@
+/**
+ * Larder: a feature store and the ML pipelines around it, running entirely in the browser.
+ * @packageDocumentation
+ */
+export { openFeatureStore, FeatureStore, FeatureGroup } from './feature-store.ts';
+export type { OpenFeatureStoreOptions, InsertData, InsertOptions, InsertResult, ReadOptions, FileFormat } from './feature-store.ts';
+export type { FeatureGroupSpec, FeatureGroupDefinition, FeatureSpec, Feature } from './definitions/feature-group.ts';
+export { FEATURE_TYPES, type FeatureType } from './definitions/types.ts';
+export { expect } from './definitions/expectations.ts';
+export type { Expectation, ExpectationSuite, ExpectationResult, ValidationReport } from './definitions/expectations.ts';
+export type { Where, ColumnFilter, FilterValue, Instant } from './offline/filters.ts';
+export type { Progress } from './offline/types.ts';
+export type { DuckDbAssets } from './offline/duckdb/engine.ts';
+export type { CommitRecord, CommitKind, FeatureGroupStatistics, ColumnStatistics } from './registry/types.ts';
+export {
+  LarderError, InvalidArgumentError, InvalidNameError, NotFoundError, SchemaConflictError, ValidationError,
+  ExpectationFailedError, ParseError, StoreLockedError, StoreClosedError, OperationAbortedError, QuotaExceededError,
+  StorageError,
+} from './errors.ts';
+export type { ErrorCode, ValidationProblem } from './errors.ts';

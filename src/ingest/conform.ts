@@ -1,0 +1,132 @@
+import { Int64, Table, makeData, makeVector, type DataType, type Vector } from 'apache-arrow';
+import type { FeatureGroupDefinition } from '../definitions/feature-group.ts';
+import { nameKey } from '../definitions/names.ts';
+import type { ValidationProblem } from '../errors.ts';
+import { arrowTypeOf, buildVector } from './columns.ts';
+
+/** Hidden columns every offline table carries after the feature columns. */
+export const COMMIT_COLUMN = '_larder_commit';
+export const SUPERSEDED_COLUMN = '_larder_superseded';
+
+/** Collects per-row failures into problems, keeping the first 10 row numbers of each (column, kind). */
+export class ProblemCollector {
+  private readonly problems = new Map<string, ValidationProblem>();
+
+  add(column: string, kind: ValidationProblem['kind'], row: number, message: string): void {
+    const key = `${column}\u0000${kind}`;
+    let problem = this.problems.get(key);
+    if (problem === undefined) {
+      problem = { column, kind, rows: [], count: 0, message };
+      this.problems.set(key, problem);
+    }
+    problem.count++;
+    if (problem.rows.length < 10) problem.rows.push(row);
+  }
+
+  addProblem(problem: ValidationProblem): void {
+    this.problems.set(`${problem.column}\u0000${problem.kind}`, problem);
+  }
+
+  get list(): ValidationProblem[] {
+    return [...this.problems.values()];
+  }
+
+  get empty(): boolean {
+    return this.problems.size === 0;
+  }
+}
+
+/** Finds the input column for a declared name: the exact name, else the only case-insensitive match. */
+export function matchColumns(declared: readonly string[], given: readonly string[]): Map<string, string> {
+  const exact = new Set(given);
+  const folded = new Map<string, string>();
+  for (const name of given) folded.set(nameKey(name), name);
+  const out = new Map<string, string>();
+  for (const name of declared) {
+    const match = exact.has(name) ? name : folded.get(nameKey(name));
+    if (match !== undefined) out.set(name, match);
+  }
+  return out;
+}
+
+function missingProblems(definition: FeatureGroupDefinition, found: Map<string, string>, problems: ProblemCollector): void {
+  for (const feature of definition.features) {
+    if (!found.has(feature.name)) {
+      problems.addProblem({
+        column: feature.name,
+        kind: 'missing_column',
+        rows: [],
+        count: 0,
+        message: `column '${feature.name}' (${feature.type}) is missing from the batch`,
+      });
+    }
+  }
+}
+
+/**
+ * Converts an Arrow table of any compatible column types into the group's canonical column types, in table
+ * order. Columns already of the canonical type are reused without copying. Extra columns are ignored.
+ */
+export function conformTable(definition: FeatureGroupDefinition, input: Table, problems: ProblemCollector): Vector[] {
+  const found = matchColumns(
+    definition.features.map((f) => f.name),
+    input.schema.fields.map((f) => f.name),
+  );
+  missingProblems(definition, found, problems);
+  if (!problems.empty) return [];
+  return definition.features.map((feature) => {
+    const column: Vector = input.getChild(found.get(feature.name)!)!;
+    const target: DataType = arrowTypeOf(feature.type);
+    if ((column.type as DataType).compareTo(target)) return column;
+    return buildVector(feature.type, input.numRows, (row) => column.get(row), (row, f) =>
+      problems.add(feature.name, f.kind, row, `column '${feature.name}': ${f.message}`),
+    );
+  });
+}
+
+/** Builds the group's canonical columns from plain row objects (own properties only, so `__proto__` is inert). */
+export function columnsFromRows(
+  definition: FeatureGroupDefinition,
+  rows: readonly Record<string, unknown>[],
+  problems: ProblemCollector,
+): Vector[] {
+  const given = new Set<string>();
+  for (const row of rows.slice(0, 1000)) {
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) continue;
+    for (const key of Object.keys(row)) given.add(key);
+  }
+  rows.forEach((row, index) => {
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) {
+      problems.add('*', 'wrong_type', index, `row ${index} is not an object`);
+    }
+  });
+  // Column names come from the first 1000 rows; later rows may omit nullable columns.
+  const found = matchColumns(definition.features.map((f) => f.name), [...given]);
+  missingProblems(definition, found, problems);
+  if (!problems.empty) return [];
+  return definition.features.map((feature) => {
+    const key = found.get(feature.name)!;
+    return buildVector(
+      feature.type,
+      rows.length,
+      (row) => {
+        const record = rows[row] as Record<string, unknown>;
+        return Object.hasOwn(record, key) ? record[key] : undefined;
+      },
+      (row, f) => problems.add(feature.name, f.kind, row, `column '${feature.name}': ${f.message}`),
+    );
+  });
+}
+
+/** The table as stored: feature columns, then the commit id and an all-null superseded-by column. */
+export function storedTable(definition: FeatureGroupDefinition, columns: Vector[], commitId: bigint): Table {
+  const length = columns[0]?.length ?? 0;
+  const commit = new BigInt64Array(length).fill(commitId);
+  const commitVector = makeVector(makeData({ type: new Int64(), length, data: commit }));
+  const superseded = makeVector(
+    makeData({ type: new Int64(), length, nullCount: length, nullBitmap: new Uint8Array((length + 7) >> 3), data: new BigInt64Array(length) }),
+  );
+  const entries: [string, Vector][] = definition.features.map((f, i) => [f.name, columns[i]!]);
+  entries.push([COMMIT_COLUMN, commitVector], [SUPERSEDED_COLUMN, superseded]);
+  return new Table(Object.fromEntries(entries));
+}

@@ -1,0 +1,69 @@
+import * as duckdb from '@duckdb/duckdb-wasm';
+import { StorageError, StoreLockedError } from '../../errors.ts';
+
+/** Where the DuckDB-WASM assets are served from. Defaults to the files bundled with the package (through Vite). */
+export interface DuckDbAssets {
+  wasmUrl: string;
+  workerUrl: string;
+}
+
+export async function defaultDuckDbAssets(): Promise<DuckDbAssets> {
+  const [wasm, worker] = await Promise.all([
+    import('@duckdb/duckdb-wasm/dist/duckdb-eh.wasm?url'),
+    import('@duckdb/duckdb-wasm/dist/duckdb-browser-eh.worker.js?url'),
+  ]);
+  return { wasmUrl: wasm.default, workerUrl: worker.default };
+}
+
+/** A running DuckDB-WASM instance with a writer and a reader connection. */
+export interface DuckDbEngine {
+  readonly db: duckdb.AsyncDuckDB;
+  readonly writer: duckdb.AsyncDuckDBConnection;
+  readonly reader: duckdb.AsyncDuckDBConnection;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts DuckDB-WASM (in its own worker, nested in the store worker) on an OPFS file or in memory, with
+ * extension autoload and autoinstall switched off so it never reaches for the network.
+ */
+export async function startDuckDb(options: { path: string | null; assets: DuckDbAssets }): Promise<DuckDbEngine> {
+  const worker = new Worker(options.assets.workerUrl);
+  const db = new duckdb.AsyncDuckDB(new duckdb.VoidLogger(), worker);
+  try {
+    await db.instantiate(options.assets.wasmUrl);
+    if (options.path !== null) {
+      try {
+        await db.open({ path: options.path, accessMode: duckdb.DuckDBAccessMode.READ_WRITE });
+      } catch (error) {
+        if (/Access Handle/i.test(String(error))) {
+          throw new StoreLockedError(
+            `The database file ${options.path} is held by another tab or worker. Close the other store first.`,
+            { cause: error },
+          );
+        }
+        throw error;
+      }
+    } else {
+      await db.open({});
+    }
+    const writer = await db.connect();
+    await writer.query('SET autoinstall_known_extensions = false; SET autoload_known_extensions = false;');
+    await writer.query('SELECT 1');
+    const reader = await db.connect();
+    return {
+      db,
+      writer,
+      reader,
+      async close() {
+        await writer.close();
+        await reader.close();
+        await db.terminate();
+      },
+    };
+  } catch (error) {
+    await db.terminate().catch(() => undefined); // the original error is the one worth reporting
+    if (error instanceof StoreLockedError) throw error;
+    throw new StorageError(`DuckDB-WASM could not start: ${String(error)}`, { cause: error });
+  }
+}

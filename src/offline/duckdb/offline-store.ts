@@ -1,0 +1,595 @@
+import { tableFromIPC, tableToIPC, type Vector } from 'apache-arrow';
+import type { FeatureGroupDefinition, Feature } from '../../definitions/feature-group.ts';
+import { nameKey } from '../../definitions/names.ts';
+import { isFloatType } from '../../definitions/types.ts';
+import type { ValidationReport, ExpectationResult } from '../../definitions/expectations.ts';
+import {
+  ExpectationFailedError, InvalidArgumentError, LarderError, ParseError, QuotaExceededError, StorageError,
+  ValidationError, throwIfAborted, type ValidationProblem,
+} from '../../errors.ts';
+import { ident, join, literal, raw, sql, timestampLiteral, type Sql } from '../../sql/index.ts';
+import { sqlTypeOf } from '../../sql/types.ts';
+import { Mutex } from '../../util/mutex.ts';
+import {
+  COMMIT_COLUMN, ProblemCollector, SUPERSEDED_COLUMN, columnsFromRows, conformTable, matchColumns, storedTable,
+} from '../../ingest/conform.ts';
+import { parseJsonRows } from '../../ingest/json.ts';
+import { readParquetToIpc } from '../../ingest/parquet.ts';
+import { compileWhere } from '../filters.ts';
+import { offendingRowPredicate } from '../../validation/expectations-sql.ts';
+import { HISTOGRAM_BINS, histogramSelect, summarySelect } from '../../validation/statistics-sql.ts';
+import type { CommitKind, CommitRecord, ColumnStatistics, FeatureGroupStatistics } from '../../registry/types.ts';
+import type { CommitResult, IngestRequest, IngestSource, OfflineStore, OperationControl, ReadRequest } from '../types.ts';
+import type { DuckDbEngine } from './engine.ts';
+
+const LEDGER = ident('_larder_commits');
+const SEQUENCE = ident('_larder_commit_seq');
+const COMMIT = ident(COMMIT_COLUMN);
+const SUPERSEDED = ident(SUPERSEDED_COLUMN);
+
+/** The DuckDB table of a feature group version. */
+export function tableNameOf(definition: FeatureGroupDefinition): string {
+  return `fg_${nameKey(definition.name)}_v${definition.version}`;
+}
+
+type Row = Record<string, unknown>;
+
+function toNumber(value: unknown): number {
+  return typeof value === 'bigint' ? Number(value) : (value as number);
+}
+
+async function bytesOf(data: Blob | Uint8Array): Promise<Uint8Array> {
+  return data instanceof Uint8Array ? data : new Uint8Array(await data.arrayBuffer());
+}
+
+/** Maps engine failures to our errors; our own errors pass through. */
+export function engineError(error: unknown, what: string): LarderError {
+  if (error instanceof LarderError) return error;
+  const text = String(error);
+  if (/quota|QuotaExceeded|No space left|ENOSPC/i.test(text)) {
+    return new QuotaExceededError(`The storage quota is exhausted while ${what}; nothing was written. Free space and retry.`, { cause: error });
+  }
+  return new StorageError(`DuckDB failed while ${what}: ${text}`, { cause: error });
+}
+
+function validationError(definition: FeatureGroupDefinition, problems: ValidationProblem[]): ValidationError {
+  const summary = problems
+    .slice(0, 5)
+    .map((p) => `${p.message}${p.rows.length > 0 ? ` (rows ${p.rows.join(', ')}${p.count > p.rows.length ? ', …' : ''}; ${p.count} in all)` : ''}`)
+    .join('; ');
+  return new ValidationError(
+    `The batch does not match ${definition.name} v${definition.version}; nothing was written. ${summary}. Cast or fix the source.`,
+    { details: { problems, group: definition.name, version: definition.version } },
+  );
+}
+
+/** The offline store on DuckDB-WASM: one table per feature group version, a commit ledger, a checkpoint per commit. */
+export class DuckDbOfflineStore implements OfflineStore {
+  private readonly writes = new Mutex();
+  private fileCounter = 0;
+
+  private constructor(private readonly engine: DuckDbEngine) {}
+
+  static async open(engine: DuckDbEngine): Promise<DuckDbOfflineStore> {
+    await engine.writer.query(sql`CREATE TABLE IF NOT EXISTS ${LEDGER} (
+      commit_id BIGINT PRIMARY KEY, group_key VARCHAR NOT NULL, group_name VARCHAR NOT NULL, version INTEGER NOT NULL,
+      kind VARCHAR NOT NULL, committed_at DOUBLE NOT NULL, row_count BIGINT NOT NULL, batch_id VARCHAR, report VARCHAR);
+      CREATE SEQUENCE IF NOT EXISTS ${SEQUENCE} START 1;
+      CHECKPOINT;`);
+    return new DuckDbOfflineStore(engine);
+  }
+
+  private async rows(text: Sql, connection = this.engine.reader): Promise<Row[]> {
+    const table = await connection.query(text);
+    return table.toArray().map((r: { toJSON(): Row }) => r.toJSON());
+  }
+
+  async tableNames(): Promise<string[]> {
+    const rows = await this.rows(sql`SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND NOT temporary`);
+    return rows.map((r) => String(r['table_name']));
+  }
+
+  createTable(definition: FeatureGroupDefinition): Promise<void> {
+    return this.writes.run(async () => {
+      const columns = definition.features.map((f) => sql`${ident(f.name)} ${sqlTypeOf(f.type)}`);
+      columns.push(sql`${COMMIT} BIGINT NOT NULL`, sql`${SUPERSEDED} BIGINT`);
+      try {
+        await this.engine.writer.query(
+          sql`CREATE TABLE IF NOT EXISTS ${ident(tableNameOf(definition))} (${join(columns)}); CHECKPOINT;`,
+        );
+      } catch (error) {
+        throw engineError(error, `creating the table of ${definition.name} v${definition.version}`);
+      }
+    });
+  }
+
+  dropTable(definition: FeatureGroupDefinition): Promise<void> {
+    return this.writes.run(async () => {
+      const w = this.engine.writer;
+      try {
+        await w.query(sql`BEGIN TRANSACTION;
+          DROP TABLE IF EXISTS ${ident(tableNameOf(definition))};
+          DELETE FROM ${LEDGER} WHERE group_key = ${literal(nameKey(definition.name))} AND version = ${literal(definition.version)};
+          COMMIT;`);
+        await w.query(sql`CHECKPOINT`);
+      } catch (error) {
+        await w.query(sql`ROLLBACK`).catch(() => undefined); // the drop's own error is reported below
+        throw engineError(error, `dropping ${definition.name} v${definition.version}`);
+      }
+    });
+  }
+
+  /** Drops a table by name (used to remove tables left behind by a crash between registry and engine writes). */
+  dropOrphan(tableName: string): Promise<void> {
+    return this.writes.run(async () => {
+      await this.engine.writer.query(sql`DROP TABLE IF EXISTS ${ident(tableName)}; CHECKPOINT;`);
+    });
+  }
+
+  private ledgerRecord(row: Row): CommitRecord {
+    return {
+      commitId: toNumber(row['commit_id']),
+      group: String(row['group_name']),
+      version: toNumber(row['version']),
+      kind: String(row['kind']) as CommitKind,
+      committedAt: toNumber(row['committed_at']),
+      rowCount: toNumber(row['row_count']),
+      batchId: row['batch_id'] === null ? null : (row['batch_id'] as string),
+      validation: row['report'] === null ? null : (JSON.parse(row['report'] as string) as ValidationReport),
+    };
+  }
+
+  async ledger(definition?: FeatureGroupDefinition): Promise<CommitRecord[]> {
+    const filter =
+      definition === undefined
+        ? sql``
+        : sql`WHERE group_key = ${literal(nameKey(definition.name))} AND version = ${literal(definition.version)}`;
+    return (await this.rows(sql`SELECT * FROM ${LEDGER} ${filter} ORDER BY commit_id`)).map((r) => this.ledgerRecord(r));
+  }
+
+  async latestCommitId(definition: FeatureGroupDefinition): Promise<number> {
+    const [row] = await this.rows(
+      sql`SELECT coalesce(max(commit_id), 0) AS c FROM ${LEDGER} WHERE group_key = ${literal(nameKey(definition.name))} AND version = ${literal(definition.version)}`,
+    );
+    return toNumber(row?.['c'] ?? 0);
+  }
+
+  private async findBatch(definition: FeatureGroupDefinition, batchId: string): Promise<CommitRecord | undefined> {
+    const [row] = await this.rows(
+      sql`SELECT * FROM ${LEDGER} WHERE group_key = ${literal(nameKey(definition.name))} AND version = ${literal(definition.version)} AND batch_id = ${literal(batchId)}`,
+      this.engine.writer,
+    );
+    return row === undefined ? undefined : this.ledgerRecord(row);
+  }
+
+  ingest(definition: FeatureGroupDefinition, source: IngestSource, request: IngestRequest, control: OperationControl): Promise<CommitResult> {
+    const what = `writing to ${definition.name} v${definition.version}`;
+    return this.writes.run(async () => {
+      if (request.batchId !== null) {
+        const existing = await this.findBatch(definition, request.batchId);
+        if (existing !== undefined) return { commit: existing, reused: true };
+      }
+      throwIfAborted(control.signal, 'The insert');
+      control.progress({ phase: 'reading' });
+      const problems = new ProblemCollector();
+      const prepared = await this.prepare(definition, source, problems);
+      if (!problems.empty) {
+        await prepared.dispose();
+        throw validationError(definition, problems.list);
+      }
+      throwIfAborted(control.signal, 'The insert');
+      const w = this.engine.writer;
+      const [seq] = await this.rows(sql`SELECT nextval('_larder_commit_seq') AS c`, w);
+      const commitId = toNumber(seq?.['c']);
+      const table = ident(tableNameOf(definition));
+      let commit: CommitRecord;
+      await w.query(sql`BEGIN TRANSACTION`);
+      try {
+        control.progress({ phase: 'writing', totalRows: prepared.rows ?? undefined });
+        const rowCount = await prepared.insert(table, commitId, problems);
+        if (!problems.empty) throw validationError(definition, problems.list);
+        control.progress({ phase: 'validating', rows: rowCount, totalRows: rowCount });
+        await this.checkValues(definition, table, commitId, request.mode, problems);
+        if (!problems.empty) throw validationError(definition, problems.list);
+        if (request.mode === 'upsert') {
+          const on = join([...definition.primaryKey, definition.eventTime].map((k) => sql`t.${ident(k)} = n.${ident(k)}`), ' AND ');
+          await w.query(sql`UPDATE ${table} AS t SET ${SUPERSEDED} = ${literal(commitId)}
+            FROM (SELECT ${join([...definition.primaryKey, definition.eventTime].map((k) => ident(k)))} FROM ${table} WHERE ${COMMIT} = ${literal(commitId)}) AS n
+            WHERE ${on} AND t.${COMMIT} < ${literal(commitId)} AND t.${SUPERSEDED} IS NULL`);
+        }
+        const report = definition.expectations === null ? null : await this.evaluate(definition, table, commitId, rowCount);
+        if (report !== null && !report.success && report.policy === 'strict') {
+          const failed = report.results.filter((r) => !r.success).map((r) => describeExpectation(r));
+          throw new ExpectationFailedError(
+            `The batch breaks the expectation suite of ${definition.name} v${definition.version}; nothing was written. Failed: ${failed.join('; ')}.`,
+            { details: { report, group: definition.name, version: definition.version } },
+          );
+        }
+        throwIfAborted(control.signal, 'The insert');
+        commit = {
+          commitId,
+          group: definition.name,
+          version: definition.version,
+          kind: request.mode,
+          committedAt: Date.now(),
+          rowCount,
+          batchId: request.batchId,
+          validation: report,
+        };
+        await this.writeLedger(commit);
+        await w.query(sql`COMMIT`);
+      } catch (error) {
+        await w.query(sql`ROLLBACK`).catch(() => undefined); // report the failure that caused the rollback
+        throw engineError(error, what);
+      } finally {
+        await prepared.dispose();
+      }
+      control.progress({ phase: 'checkpointing' });
+      await this.checkpoint(what);
+      control.progress({ phase: 'done', rows: commit.rowCount, totalRows: commit.rowCount });
+      return { commit, reused: false };
+    });
+  }
+
+  private async checkpoint(what: string): Promise<void> {
+    try {
+      await this.engine.writer.query(sql`CHECKPOINT`);
+    } catch (error) {
+      throw engineError(error, `${what} (checkpoint)`);
+    }
+  }
+
+  private async writeLedger(commit: CommitRecord): Promise<void> {
+    await this.engine.writer.query(sql`INSERT INTO ${LEDGER} VALUES (${literal(commit.commitId)}, ${literal(nameKey(commit.group))},
+      ${literal(commit.group)}, ${literal(commit.version)}, ${literal(commit.kind)}, ${literal(commit.committedAt)},
+      ${literal(commit.rowCount)}, ${literal(commit.batchId)}, ${literal(commit.validation === null ? null : JSON.stringify(commit.validation))})`);
+  }
+
+  /** Turns any source into something that inserts itself into the table inside the open transaction. */
+  private async prepare(
+    definition: FeatureGroupDefinition,
+    source: IngestSource,
+    problems: ProblemCollector,
+  ): Promise<{ rows: number | null; insert(table: Sql, commitId: number, problems: ProblemCollector): Promise<number>; dispose(): Promise<void> }> {
+    let columns: Vector[];
+    if (source.format === 'rows') {
+      if (!Array.isArray(source.rows)) throw new InvalidArgumentError('Rows must be an array of objects.');
+      columns = columnsFromRows(definition, source.rows, problems);
+    } else if (source.format === 'arrow') {
+      columns = conformTable(definition, tableFromIPC(source.ipc), problems);
+    } else if (source.format === 'csv') {
+      return this.prepareCsv(definition, await bytesOf(source.data), problems);
+    } else if (source.format === 'parquet') {
+      columns = conformTable(definition, tableFromIPC(await readParquetToIpc(await bytesOf(source.data))), problems);
+    } else {
+      const text = new TextDecoder('utf-8', { fatal: false }).decode(await bytesOf(source.data));
+      columns = columnsFromRows(definition, parseJsonRows(text), problems);
+    }
+    const rows = columns[0]?.length ?? 0;
+    return {
+      rows,
+      insert: async (table, commitId) => {
+        if (rows === 0) return 0;
+        const ipc = tableToIPC(storedTable(definition, columns, BigInt(commitId)), 'stream');
+        await this.engine.writer.insertArrowFromIPCStream(ipc, { name: tableNameOf(definition), create: false });
+        void table;
+        return rows;
+      },
+      dispose: () => Promise.resolve(),
+    };
+  }
+
+  private async prepareCsv(definition: FeatureGroupDefinition, bytes: Uint8Array, problems: ProblemCollector) {
+    const file = `larder-ingest-${++this.fileCounter}.csv`;
+    const rejects = `_larder_rejects_${this.fileCounter}`;
+    const scans = `_larder_scans_${this.fileCounter}`;
+    if (bytes.length === 0) throw new ParseError('The CSV file is empty; it needs at least a header line.');
+    // DuckDB takes the buffer (it is transferred to its worker).
+    await this.engine.db.registerFileBuffer(file, bytes);
+    const dispose = async (): Promise<void> => {
+      await this.engine.writer.query(sql`DROP TABLE IF EXISTS ${ident(rejects)}; DROP TABLE IF EXISTS ${ident(scans)};`).catch(() => undefined); // temp tables go with the connection anyway
+      await this.engine.db.dropFile(file);
+    };
+    let header: string[];
+    try {
+      const described = await this.rows(sql`DESCRIBE SELECT * FROM read_csv(${literal(file)}, header = true, all_varchar = true)`, this.engine.writer);
+      header = described.map((r) => String(r['column_name']));
+    } catch (error) {
+      await dispose();
+      throw new ParseError(`The CSV file could not be read: ${String(error)}`, { cause: error });
+    }
+    const found = matchColumns(definition.features.map((f) => f.name), header);
+    for (const feature of definition.features) {
+      if (!found.has(feature.name)) {
+        problems.addProblem({ column: feature.name, kind: 'missing_column', rows: [], count: 0, message: `column '${feature.name}' (${feature.type}) is missing from the CSV header` });
+      }
+    }
+    const byCsvName = new Map([...found].map(([declared, csvName]) => [csvName, definition.features.find((f) => f.name === declared)!]));
+    const csvType = (f: Feature | undefined): Sql => (f === undefined ? raw('VARCHAR') : f.type === 'timestamp' ? raw('TIMESTAMPTZ') : sqlTypeOf(f.type));
+    const types = join(header.map((h) => sql`${literal(h)}: ${literal(csvType(byCsvName.get(h)))}`));
+    const select = definition.features.map((f) => {
+      const c = ident(found.get(f.name) ?? f.name);
+      return f.type === 'timestamp' ? sql`CAST(${c} AS TIMESTAMP)` : c;
+    });
+    return {
+      rows: null,
+      dispose,
+      insert: async (table: Sql, commitId: number, found2: ProblemCollector): Promise<number> => {
+        const [result] = await this.rows(
+          sql`INSERT INTO ${table} SELECT ${join(select)}, ${literal(commitId)}, NULL
+            FROM read_csv(${literal(file)}, header = true, types = {${types}}, store_rejects = true,
+              rejects_table = ${literal(rejects)}, rejects_scan = ${literal(scans)})`,
+          this.engine.writer,
+        );
+        const rejected = await this.rows(
+          sql`SELECT line, column_name, error_type, error_message FROM ${ident(rejects)} ORDER BY line LIMIT 1000`,
+          this.engine.writer,
+        );
+        for (const r of rejected) {
+          const column = (r['column_name'] as string | null) ?? '*';
+          const feature = byCsvName.get(column);
+          const kind: ValidationProblem['kind'] = feature?.type === 'timestamp' || feature?.type === 'date' ? 'unparseable_timestamp' : 'wrong_type';
+          found2.add(feature?.name ?? column, kind, toNumber(r['line']) - 2, `column '${feature?.name ?? column}': ${String(r['error_message'])} (CSV line ${toNumber(r['line'])})`);
+        }
+        return toNumber(result?.['Count'] ?? 0);
+      },
+    };
+  }
+
+  /** Null keys, nulls in non-nullable columns, NaN where not allowed, duplicate identities in an upsert. */
+  private async checkValues(definition: FeatureGroupDefinition, table: Sql, commitId: number, mode: IngestRequest['mode'], problems: ProblemCollector): Promise<void> {
+    const keys = new Set([...definition.primaryKey, definition.eventTime]);
+    const checks: { column: string; kind: ValidationProblem['kind']; predicate: Sql; message: string }[] = [];
+    for (const f of definition.features) {
+      const c = ident(f.name);
+      if (!f.nullable) {
+        checks.push({
+          column: f.name,
+          kind: keys.has(f.name) ? 'null_key' : 'null_value',
+          predicate: sql`${c} IS NULL`,
+          message: keys.has(f.name) ? `column '${f.name}' is a key or event time and cannot be null` : `column '${f.name}' is not nullable`,
+        });
+      }
+      if (isFloatType(f.type) && !f.allowNaN) {
+        checks.push({ column: f.name, kind: 'nan', predicate: sql`isnan(${c})`, message: `column '${f.name}' has NaN, which it does not allow` });
+      }
+    }
+    const batch = sql`(SELECT row_number() OVER (ORDER BY rowid) - 1 AS __row, * FROM ${table} WHERE ${COMMIT} = ${literal(commitId)})`;
+    if (checks.length > 0) {
+      const counts = join(checks.map((c, i) => sql`count(*) FILTER (WHERE ${c.predicate}) AS ${ident(`c${i}`)}`));
+      const [row] = await this.rows(sql`SELECT ${counts} FROM ${table} WHERE ${COMMIT} = ${literal(commitId)}`, this.engine.writer);
+      for (const [i, check] of checks.entries()) {
+        const count = toNumber(row?.[`c${i}`] ?? 0);
+        if (count === 0) continue;
+        const sample = await this.rows(sql`SELECT __row FROM ${batch} WHERE ${check.predicate} ORDER BY __row LIMIT 10`, this.engine.writer);
+        problems.addProblem({ column: check.column, kind: check.kind, count, rows: sample.map((r) => toNumber(r['__row'])), message: check.message });
+      }
+    }
+    if (mode === 'upsert') {
+      const identity = join([...keys].map((k) => ident(k)));
+      const [dup] = await this.rows(
+        sql`SELECT count(*) AS n FROM (SELECT ${identity} FROM ${table} WHERE ${COMMIT} = ${literal(commitId)} GROUP BY ${identity} HAVING count(*) > 1)`,
+        this.engine.writer,
+      );
+      const n = toNumber(dup?.['n'] ?? 0);
+      if (n > 0) {
+        const sample = await this.rows(
+          sql`SELECT __row FROM (SELECT __row, count(*) OVER (PARTITION BY ${identity}) AS __n FROM ${batch}) WHERE __n > 1 ORDER BY __row LIMIT 10`,
+          this.engine.writer,
+        );
+        problems.addProblem({
+          column: [...keys].join(', '),
+          kind: 'duplicate_key',
+          count: n,
+          rows: sample.map((r) => toNumber(r['__row'])),
+          message: `an upsert batch has ${n} primary key + event time combinations more than once; keep one row each`,
+        });
+      }
+    }
+  }
+
+  private async evaluate(definition: FeatureGroupDefinition, table: Sql, commitId: number, rowCount: number): Promise<ValidationReport> {
+    const suite = definition.expectations!;
+    const w = this.engine.writer;
+    const inBatch = sql`${COMMIT} = ${literal(commitId)}`;
+    const results: ExpectationResult[] = [];
+    for (const expectation of suite.expectations) {
+      const rowWise = offendingRowPredicate(expectation);
+      if (rowWise !== null) {
+        const [row] = await this.rows(sql`SELECT count(*) AS n FROM ${table} WHERE ${inBatch} AND (${rowWise.predicate})`, w);
+        const n = toNumber(row?.['n'] ?? 0);
+        const sample = n === 0 ? [] : (await this.rows(sql`SELECT ${rowWise.sample} AS v FROM ${table} WHERE ${inBatch} AND (${rowWise.predicate}) LIMIT 10`, w)).map((r) => plain(r['v']));
+        results.push({ expectation, success: n === 0, unexpectedCount: n, sample });
+      } else if (expectation.kind === 'rowCount') {
+        const ok = (expectation.min === undefined || rowCount >= expectation.min) && (expectation.max === undefined || rowCount <= expectation.max);
+        results.push({ expectation, success: ok, unexpectedCount: ok ? 0 : 1, sample: [rowCount] });
+      } else {
+        const identity = join([...definition.primaryKey, definition.eventTime].map((k) => ident(k)));
+        const dups = await this.rows(
+          sql`SELECT ${identity} FROM ${table} WHERE ${SUPERSEDED} IS NULL GROUP BY ${identity}
+            HAVING count(*) > 1 AND bool_or(${inBatch}) LIMIT 10`,
+          w,
+        );
+        const [count] = dups.length === 0 ? [{ n: 0 }] : await this.rows(
+          sql`SELECT count(*) AS n FROM (SELECT 1 FROM ${table} WHERE ${SUPERSEDED} IS NULL GROUP BY ${identity} HAVING count(*) > 1 AND bool_or(${inBatch}))`,
+          w,
+        );
+        const n = toNumber(count?.['n'] ?? 0);
+        results.push({ expectation, success: n === 0, unexpectedCount: n, sample: dups.map((r) => plainRow(r)) });
+      }
+    }
+    return { policy: suite.policy, success: results.every((r) => r.success), rowCount, evaluatedAt: Date.now(), results };
+  }
+
+  async read(definition: FeatureGroupDefinition, request: ReadRequest): Promise<Uint8Array> {
+    const names = request.columns ?? definition.features.map((f) => f.name);
+    const known = new Map(definition.features.map((f) => [nameKey(f.name), f.name]));
+    const selected = names.map((n) => {
+      const name = known.get(nameKey(n));
+      if (name === undefined) throw new InvalidArgumentError(`Column '${n}' is not in ${definition.name} v${definition.version}.`);
+      return ident(name);
+    });
+    if (request.withCommitIds) selected.push(COMMIT);
+    const filters: Sql[] = [];
+    if (request.asOfCommit === null) filters.push(sql`${SUPERSEDED} IS NULL`);
+    else {
+      const asOf = literal(request.asOfCommit);
+      filters.push(sql`${COMMIT} <= ${asOf}`, sql`(${SUPERSEDED} IS NULL OR ${SUPERSEDED} > ${asOf})`);
+    }
+    const ts = ident(definition.eventTime);
+    if (request.start !== null) filters.push(sql`${ts} >= ${timestampLiteral(request.start)}`);
+    if (request.end !== null) filters.push(sql`${ts} < ${timestampLiteral(request.end)}`);
+    if (request.where !== null) filters.push(...compileWhere(definition, request.where));
+    const order = join([ts, ...definition.primaryKey.map((k) => ident(k)), COMMIT]);
+    const limit = request.limit === null ? sql`` : sql`LIMIT ${literal(request.limit)}`;
+    const text = sql`SELECT ${join(selected)} FROM ${ident(tableNameOf(definition))} WHERE ${join(filters, ' AND ')} ORDER BY ${order} ${limit}`;
+    try {
+      return await this.engine.db.runQuery(this.connectionId(this.engine.reader), text);
+    } catch (error) {
+      throw engineError(error, `reading ${definition.name} v${definition.version}`);
+    }
+  }
+
+  private connectionId(connection: DuckDbEngine['reader']): number {
+    return (connection as unknown as { _conn: number })._conn;
+  }
+
+  deleteRows(definition: FeatureGroupDefinition, keys: IngestSource, control: OperationControl): Promise<CommitResult> {
+    const what = `deleting rows from ${definition.name} v${definition.version}`;
+    const keyDefinition = {
+      ...definition,
+      features: definition.features.filter((f) => definition.primaryKey.includes(f.name)),
+    };
+    return this.writes.run(async () => {
+      const problems = new ProblemCollector();
+      let columns: Vector[];
+      if (keys.format === 'arrow') columns = conformTable(keyDefinition, tableFromIPC(keys.ipc), problems);
+      else if (keys.format === 'rows') columns = columnsFromRows(keyDefinition, keys.rows, problems);
+      else throw new InvalidArgumentError('deleteRows takes key objects or an Arrow table of key columns.');
+      const nullKeys = columns.some((c) => c.nullCount > 0);
+      if (nullKeys) problems.addProblem({ column: definition.primaryKey.join(', '), kind: 'null_key', rows: [], count: 1, message: 'keys to delete cannot be null' });
+      if (!problems.empty) throw validationError(definition, problems.list);
+      throwIfAborted(control.signal, 'The delete');
+      const w = this.engine.writer;
+      const staging = `_larder_delete_keys_${++this.fileCounter}`;
+      const [seq] = await this.rows(sql`SELECT nextval('_larder_commit_seq') AS c`, w);
+      const commitId = toNumber(seq?.['c']);
+      const keyTable = new (await import('apache-arrow')).Table(
+        Object.fromEntries(keyDefinition.features.map((f, i) => [f.name, columns[i]!])),
+      );
+      let commit: CommitRecord;
+      await w.query(sql`BEGIN TRANSACTION`);
+      try {
+        if (keyTable.numRows > 0) {
+          await w.insertArrowFromIPCStream(tableToIPC(keyTable, 'stream'), { name: staging, create: true });
+        } else {
+          await w.query(sql`CREATE TEMP TABLE ${ident(staging)} AS SELECT ${join(definition.primaryKey.map((k) => ident(k)))} FROM ${ident(tableNameOf(definition))} LIMIT 0`);
+        }
+        const on = join(definition.primaryKey.map((k) => sql`t.${ident(k)} = k.${ident(k)}`), ' AND ');
+        const [deleted] = await this.rows(
+          sql`DELETE FROM ${ident(tableNameOf(definition))} AS t USING ${ident(staging)} AS k WHERE ${on}`,
+          w,
+        );
+        await w.query(sql`DROP TABLE ${ident(staging)}`);
+        commit = {
+          commitId,
+          group: definition.name,
+          version: definition.version,
+          kind: 'delete',
+          committedAt: Date.now(),
+          rowCount: toNumber(deleted?.['Count'] ?? 0),
+          batchId: null,
+          validation: null,
+        };
+        await this.writeLedger(commit);
+        await w.query(sql`COMMIT`);
+      } catch (error) {
+        await w.query(sql`ROLLBACK`).catch(() => undefined); // report the failure that caused the rollback
+        throw engineError(error, what);
+      }
+      await this.checkpoint(what);
+      control.progress({ phase: 'done', rows: commit.rowCount });
+      return { commit, reused: false };
+    });
+  }
+
+  async statistics(definition: FeatureGroupDefinition, commitId: number): Promise<FeatureGroupStatistics> {
+    const asOf = literal(commitId);
+    const source = sql`(SELECT * FROM ${ident(tableNameOf(definition))} WHERE ${COMMIT} <= ${asOf} AND (${SUPERSEDED} IS NULL OR ${SUPERSEDED} > ${asOf})) AS r`;
+    const [countRow] = await this.rows(sql`SELECT count(*) AS n FROM ${source}`);
+    const columns: Record<string, ColumnStatistics> = {};
+    for (const feature of definition.features) {
+      const [s] = await this.rows(sql`SELECT ${summarySelect(feature)} FROM ${source}`);
+      const lo = s?.['lo'] ?? null;
+      const hi = s?.['hi'] ?? null;
+      const q = s?.['q'] as { toArray?: () => ArrayLike<number> } | null | undefined;
+      const quantiles = q !== null && q !== undefined && typeof q.toArray === 'function' ? Array.from(q.toArray()) : null;
+      let histogram: ColumnStatistics['histogram'] = null;
+      if (typeof lo === 'number' && typeof hi === 'number') {
+        const select = histogramSelect(feature, source, lo, hi);
+        if (select !== null) {
+          const bins = await this.rows(select);
+          const bucketCount = hi > lo ? HISTOGRAM_BINS : 1;
+          const counts = new Array<number>(bucketCount).fill(0);
+          for (const b of bins) counts[toNumber(b['bin'])] = toNumber(b['n']);
+          const width = (hi - lo) / bucketCount;
+          const edges = Array.from({ length: bucketCount + 1 }, (_, i) => (i === bucketCount ? hi : lo + i * width));
+          histogram = { edges, counts };
+        }
+      }
+      columns[feature.name] = {
+        type: feature.type,
+        count: toNumber(s?.['n'] ?? 0),
+        nulls: toNumber(s?.['nulls'] ?? 0),
+        distinct: toNumber(s?.['d'] ?? 0),
+        min: plainScalar(lo),
+        max: plainScalar(hi),
+        mean: s?.['mean'] === null || s?.['mean'] === undefined ? null : toNumber(s['mean']),
+        std: s?.['std'] === null || s?.['std'] === undefined ? null : toNumber(s['std']),
+        quantiles:
+          quantiles === null || quantiles.length !== 5
+            ? null
+            : { p05: quantiles[0]!, p25: quantiles[1]!, p50: quantiles[2]!, p75: quantiles[3]!, p95: quantiles[4]! },
+        histogram,
+      };
+    }
+    return {
+      group: definition.name,
+      version: definition.version,
+      commitId,
+      computedAt: Date.now(),
+      rowCount: toNumber(countRow?.['n'] ?? 0),
+      columns,
+    };
+  }
+
+  close(): Promise<void> {
+    return this.writes.run(() => this.engine.close());
+  }
+}
+
+function plainScalar(value: unknown): number | string | boolean | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint') return Number(value);
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  return value as number | string;
+}
+
+function plain(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'object' && value !== null && typeof (value as { toArray?: unknown }).toArray === 'function') {
+    return Array.from((value as { toArray(): ArrayLike<unknown> }).toArray());
+  }
+  return value;
+}
+
+function plainRow(row: Row): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, plain(v)]));
+}
+
+function describeExpectation(result: ExpectationResult): string {
+  const e = result.expectation;
+  const column = 'column' in e ? ` on '${e.column}'` : '';
+  return `${e.kind}${column} (${result.unexpectedCount} unexpected)`;
+}

@@ -1,0 +1,67 @@
+import type { FeatureGroupDefinition } from '../definitions/feature-group.ts';
+import type { Where } from './filters.ts';
+import type { CommitKind, CommitRecord, FeatureGroupStatistics } from '../registry/types.ts';
+
+/** A batch as it reaches the store worker. */
+export type IngestSource =
+  | { format: 'arrow'; ipc: Uint8Array }
+  | { format: 'rows'; rows: Record<string, unknown>[] }
+  | { format: 'csv' | 'json' | 'parquet'; data: Blob | Uint8Array };
+
+/** Progress of a long operation. */
+export interface Progress {
+  phase: 'reading' | 'validating' | 'writing' | 'checkpointing' | 'done';
+  /** Rows handled so far in this phase, when known. */
+  rows?: number;
+  /** Total rows, when known. */
+  totalRows?: number;
+}
+
+export interface IngestRequest {
+  mode: 'append' | 'upsert';
+  batchId: string | null;
+}
+
+/** Options of a read, with instants already converted to epoch milliseconds. */
+export interface ReadRequest {
+  start: number | null;
+  end: number | null;
+  where: Where | null;
+  columns: string[] | null;
+  asOfCommit: number | null;
+  withCommitIds: boolean;
+  limit: number | null;
+}
+
+/** The result of a write: the commit, and whether it was already there (a re-sent batchId). */
+export interface CommitResult {
+  commit: CommitRecord;
+  reused: boolean;
+}
+
+/** The offline-store port: tables of feature rows with a commit ledger. */
+export interface OfflineStore {
+  createTable(definition: FeatureGroupDefinition): Promise<void>;
+  dropTable(definition: FeatureGroupDefinition): Promise<void>;
+  ingest(
+    definition: FeatureGroupDefinition,
+    source: IngestSource,
+    request: IngestRequest,
+    control: OperationControl,
+  ): Promise<CommitResult>;
+  read(definition: FeatureGroupDefinition, request: ReadRequest): Promise<Uint8Array>;
+  deleteRows(definition: FeatureGroupDefinition, keys: IngestSource, control: OperationControl): Promise<CommitResult>;
+  ledger(definition?: FeatureGroupDefinition): Promise<CommitRecord[]>;
+  latestCommitId(definition: FeatureGroupDefinition): Promise<number>;
+  statistics(definition: FeatureGroupDefinition, commitId: number): Promise<FeatureGroupStatistics>;
+  tableNames(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/** Abort and progress for one operation inside the worker. */
+export interface OperationControl {
+  signal: AbortSignal;
+  progress(progress: Progress): void;
+}
+
+export type { CommitKind };

@@ -1,0 +1,65 @@
+import type { FeatureGroupDefinition } from '../definitions/feature-group.ts';
+import type { ValidationReport } from '../definitions/expectations.ts';
+
+/** What a commit did. */
+export type CommitKind = 'append' | 'upsert' | 'delete';
+
+/** One entry of a feature group's commit ledger. */
+export interface CommitRecord {
+  /** Monotonic across the whole store. */
+  commitId: number;
+  group: string;
+  version: number;
+  kind: CommitKind;
+  /** When the commit became durable, epoch milliseconds. */
+  committedAt: number;
+  /** Rows written (append, upsert) or removed (delete). */
+  rowCount: number;
+  batchId: string | null;
+  /** The expectation suite's report, when the group has one. */
+  validation: ValidationReport | null;
+}
+
+/** Statistics of one column. Instants (timestamp, date) are epoch milliseconds. */
+export interface ColumnStatistics {
+  type: string;
+  /** Non-null values. */
+  count: number;
+  nulls: number;
+  distinct: number;
+  min: number | string | boolean | null;
+  max: number | string | boolean | null;
+  mean: number | null;
+  std: number | null;
+  /** 5th, 25th, 50th, 75th and 95th percentiles (continuous). */
+  quantiles: { p05: number; p25: number; p50: number; p75: number; p95: number } | null;
+  /** Equal-width bins from min to max: `edges` has one more entry than `counts`. */
+  histogram: { edges: number[]; counts: number[] } | null;
+}
+
+/** Statistics of a feature group's current rows as of one commit. */
+export interface FeatureGroupStatistics {
+  group: string;
+  version: number;
+  commitId: number;
+  computedAt: number;
+  rowCount: number;
+  columns: Record<string, ColumnStatistics>;
+}
+
+/**
+ * The registry port: definitions, commit ledger mirror and statistics. Implemented on IndexedDB for
+ * persistent stores and in memory for `persist: false`; both pass the same contract suite.
+ */
+export interface Registry {
+  putFeatureGroup(definition: FeatureGroupDefinition): Promise<void>;
+  getFeatureGroup(name: string, version?: number): Promise<FeatureGroupDefinition | undefined>;
+  listFeatureGroups(): Promise<FeatureGroupDefinition[]>;
+  /** Removes the definition, its commits and its statistics in one transaction. */
+  deleteFeatureGroup(name: string, version: number): Promise<void>;
+  putCommits(commits: readonly CommitRecord[]): Promise<void>;
+  listCommits(name: string, version: number): Promise<CommitRecord[]>;
+  putStatistics(statistics: FeatureGroupStatistics): Promise<void>;
+  getStatistics(name: string, version: number, commitId: number): Promise<FeatureGroupStatistics | undefined>;
+  close(): void;
+}

@@ -1,0 +1,27 @@
+import { StoreLockedError } from '../errors.ts';
+
+/**
+ * Takes the Web Lock that makes this thread the only owner of a store in the origin, without waiting. Resolves
+ * with a release function, or rejects with StoreLockedError when another tab, worker or open call holds it. The
+ * lock goes away by itself when the holding worker or tab dies.
+ */
+export function acquireStoreLock(storeName: string): Promise<() => void> {
+  return new Promise((resolve, reject) => {
+    navigator.locks
+      .request(`larder:store:${storeName.toLowerCase()}`, { ifAvailable: true }, (lock) => {
+        if (lock === null) {
+          reject(
+            new StoreLockedError(
+              `Store '${storeName}' is already open in another tab, worker or openFeatureStore() call of this origin. ` +
+                'Close it there with store.close() (or close that tab) and open it again, or use another store name. ' +
+                'In-memory stores (persist: false) have no such limit.',
+              { details: { store: storeName } },
+            ),
+          );
+          return undefined;
+        }
+        return new Promise<void>((release) => resolve(release));
+      })
+      .catch(reject);
+  });
+}
