@@ -1,4 +1,4 @@
-import { Int64, Table, makeData, makeVector, type DataType, type Vector } from 'apache-arrow';
+import { Int64, Table, makeData, makeVector, util, type DataType, type Vector } from 'apache-arrow';
 import type { FeatureGroupDefinition } from '../definitions/feature-group.ts';
 import { nameKey } from '../definitions/names.ts';
 import type { ValidationProblem } from '../errors.ts';
@@ -77,7 +77,7 @@ export function conformTable(definition: FeatureGroupDefinition, input: Table, p
   return definition.features.map((feature) => {
     const column: Vector = input.getChild(found.get(feature.name)!)!;
     const target: DataType = arrowTypeOf(feature.type);
-    if ((column.type as DataType).compareTo(target)) return column;
+    if (util.compareTypes(column.type as DataType, target)) return column;
     return buildVector(feature.type, input.numRows, (row) => column.get(row), (row, f) =>
       problems.add(feature.name, f.kind, row, `column '${feature.name}': ${f.message}`),
     );
