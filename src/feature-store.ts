@@ -194,7 +194,7 @@ export class FeatureGroup {
    * for (const c of await weather.commits()) console.log(c.commitId, c.kind, c.rowCount, c.validation?.success);
    * ```
    */
-  commits(): Promise<CommitRecord[]> {
+  async commits(): Promise<CommitRecord[]> {
     return this.store.api().commits(this.name, this.version);
   }
 
@@ -208,7 +208,7 @@ export class FeatureGroup {
    * console.log(stats.columns.temp_max.mean, stats.columns.temp_max.histogram);
    * ```
    */
-  statistics(options: { commitId?: number } = {}): Promise<FeatureGroupStatistics> {
+  async statistics(options: { commitId?: number } = {}): Promise<FeatureGroupStatistics> {
     return this.store.api().statistics(this.name, this.version, options.commitId ?? null);
   }
 
@@ -314,7 +314,7 @@ export class FeatureStore {
    * for (const g of await store.listFeatureGroups()) console.log(g.name, g.version, g.features.length);
    * ```
    */
-  listFeatureGroups(): Promise<FeatureGroupDefinition[]> {
+  async listFeatureGroups(): Promise<FeatureGroupDefinition[]> {
     return this.api().listFeatureGroups();
   }
 
@@ -326,7 +326,7 @@ export class FeatureStore {
    * await store.deleteFeatureGroup('weather', 1);
    * ```
    */
-  deleteFeatureGroup(name: string, version: number): Promise<void> {
+  async deleteFeatureGroup(name: string, version: number): Promise<void> {
     return this.api().deleteFeatureGroup(name, version);
   }
 

@@ -1,0 +1,65 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer, type ViteDevServer } from 'vite';
+import { chromium, type BrowserContext, type Page } from 'playwright';
+import { CHROMIUM_ARGS, findChromium } from '../../scripts/chromium.ts';
+import { BROWSER_DEPS } from '../../vite.shared.ts';
+
+/** A Vite dev server for the harness page, which exposes the library as `window.larder`. */
+export async function startHarnessServer(): Promise<{ server: ViteDevServer; url: string }> {
+  const server = await createServer({
+    configFile: false,
+    root: process.cwd(),
+    logLevel: 'error',
+    server: { host: '127.0.0.1', port: 0 },
+    optimizeDeps: { include: BROWSER_DEPS, exclude: ['@duckdb/duckdb-wasm', 'parquet-wasm'] },
+    worker: { format: 'es' },
+  });
+  await server.listen();
+  const address = server.httpServer?.address();
+  if (address === null || address === undefined || typeof address === 'string') throw new Error('no server address');
+  return { server, url: `http://127.0.0.1:${address.port}/test/e2e/harness/index.html` };
+}
+
+/** A Chromium profile on disk, so storage (OPFS, IndexedDB) survives reloads and browser restarts. */
+export class PersistentBrowser {
+  private constructor(readonly profile: string) {}
+  context: BrowserContext | null = null;
+
+  static async create(): Promise<PersistentBrowser> {
+    return new PersistentBrowser(await mkdtemp(join(tmpdir(), 'larder-profile-')));
+  }
+
+  async launch(): Promise<BrowserContext> {
+    this.context = await chromium.launchPersistentContext(this.profile, {
+      executablePath: findChromium(),
+      args: CHROMIUM_ARGS,
+      headless: true,
+    });
+    return this.context;
+  }
+
+  async open(url: string): Promise<Page> {
+    if (this.context === null) throw new Error('launch first');
+    const page = await this.context.newPage();
+    await page.goto(url);
+    await waitReady(page);
+    return page;
+  }
+
+  async close(): Promise<void> {
+    await this.context?.close();
+    this.context = null;
+  }
+
+  async dispose(): Promise<void> {
+    await this.close();
+    await rm(this.profile, { recursive: true, force: true });
+  }
+}
+
+/** Waits until the harness page has loaded the library. */
+export async function waitReady(page: Page): Promise<void> {
+  await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
+}
