@@ -131,9 +131,12 @@ export class StoreService implements StoreWorkerApi {
       signal: controller.signal,
       progress: (progress) => {
         // Progress is advisory: a failing callback on the caller's side must not fail the write.
-        onProgress?.(progress);
+        if (onProgress !== null) void Promise.resolve(onProgress(progress)).catch(() => undefined);
       },
-      done: () => this.operations.delete(operationId),
+      done: () => {
+        this.operations.delete(operationId);
+        (onProgress as Partial<Comlink.ProxyMethods> | null)?.[Comlink.releaseProxy]?.();
+      },
     };
   }
 
