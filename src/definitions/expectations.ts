@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors.ts';
+import { isNumericType, type FeatureType } from './types.ts';
 
 /** Every value of the column is non-null. */
 export interface NotNullExpectation {
@@ -112,21 +113,28 @@ function finiteOrUndefined(value: unknown, what: string): number | undefined {
   return value;
 }
 
-/** Validates a suite against the group's column names and returns a normalised copy. */
-export function normalizeExpectationSuite(suite: unknown, columns: ReadonlySet<string>): ExpectationSuite {
+/**
+ * Validates a suite against the group's columns (name → type) and returns a normalised copy. Each expectation must
+ * suit its column's type (a range needs numbers, a pattern needs strings), or it could only fail at write time.
+ */
+export function normalizeExpectationSuite(suite: unknown, columns: ReadonlyMap<string, FeatureType>): ExpectationSuite {
   if (typeof suite !== 'object' || suite === null) throw new InvalidArgumentError('expectations must be an object.');
   const { policy, expectations } = suite as Partial<ExpectationSuite>;
   if (policy !== 'strict' && policy !== 'warn') {
     throw new InvalidArgumentError(`expectations.policy must be 'strict' or 'warn', got ${JSON.stringify(policy)}.`);
   }
   if (!Array.isArray(expectations)) throw new InvalidArgumentError('expectations.expectations must be an array.');
-  const checkColumn = (column: unknown, kind: string): string => {
-    if (typeof column !== 'string' || !columns.has(column)) {
+  const checkColumn = (column: unknown, kind: string, accepts?: (type: FeatureType) => boolean, needs?: string): string => {
+    const type = typeof column === 'string' ? columns.get(column) : undefined;
+    if (type === undefined) {
       throw new InvalidArgumentError(
         `Expectation '${kind}' names column ${JSON.stringify(column)}, which is not in the feature group.`,
       );
     }
-    return column;
+    if (accepts !== undefined && !accepts(type)) {
+      throw new InvalidArgumentError(`Expectation '${kind}' needs ${needs ?? 'another'} column, but '${String(column)}' is ${type}.`);
+    }
+    return column as string;
   };
   const normalized = expectations.map((raw: unknown): Expectation => {
     const e = raw as Record<string, unknown>;
@@ -137,14 +145,20 @@ export function normalizeExpectationSuite(suite: unknown, columns: ReadonlySet<s
         const min = finiteOrUndefined(e['min'], 'between.min');
         const max = finiteOrUndefined(e['max'], 'between.max');
         if (min === undefined && max === undefined) throw new InvalidArgumentError('between needs min or max.');
-        return expect.between(checkColumn(e['column'], 'between'), min, max);
+        return expect.between(checkColumn(e['column'], 'between', isNumericType, 'a numeric'), min, max);
       }
       case 'inSet': {
         const values = e['values'];
         if (!Array.isArray(values) || values.some((v) => !['string', 'number', 'boolean'].includes(typeof v))) {
           throw new InvalidArgumentError('inSet.values must be an array of strings, numbers or booleans.');
         }
-        return { kind: 'inSet', column: checkColumn(e['column'], 'inSet'), values: [...(values as (string | number | boolean)[])] };
+        const column = checkColumn(e['column'], 'inSet', (t) => t === 'string' || t === 'bool' || isNumericType(t), 'a string, bool or numeric');
+        const type = columns.get(column)!;
+        const valueType = type === 'string' ? 'string' : type === 'bool' ? 'boolean' : 'number';
+        if (values.some((v) => typeof v !== valueType || (typeof v === 'number' && !Number.isFinite(v)))) {
+          throw new InvalidArgumentError(`inSet on '${column}' (${type}) needs ${valueType} values, got ${JSON.stringify(values)}.`);
+        }
+        return { kind: 'inSet', column, values: [...(values as (string | number | boolean)[])] };
       }
       case 'unique':
         return { kind: 'unique' };
@@ -153,7 +167,7 @@ export function normalizeExpectationSuite(suite: unknown, columns: ReadonlySet<s
         if (typeof pattern !== 'string' || pattern.length === 0) {
           throw new InvalidArgumentError('matches.pattern must be a non-empty string.');
         }
-        return { kind: 'matches', column: checkColumn(e['column'], 'matches'), pattern };
+        return { kind: 'matches', column: checkColumn(e['column'], 'matches', (t) => t === 'string', 'a string'), pattern };
       }
       case 'rowCount': {
         const min = finiteOrUndefined(e['min'], 'rowCount.min');

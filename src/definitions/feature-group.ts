@@ -138,7 +138,7 @@ export function normalizeFeatureGroup(spec: FeatureGroupSpec, createdAt: number)
     nullable: required.has(nameKey(f.name)) ? false : f.nullable ?? true,
     allowNaN: isFloatType(f.type) ? f.allowNaN ?? false : false,
   }));
-  const columnNames = new Set(features.map((f) => f.name));
+  const columnTypes = new Map(features.map((f) => [f.name, f.type]));
   const tags = spec.tags ?? {};
   if (typeof tags !== 'object' || Object.values(tags).some((v) => typeof v !== 'string')) {
     throw new InvalidArgumentError('tags must map strings to strings.');
@@ -156,7 +156,7 @@ export function normalizeFeatureGroup(spec: FeatureGroupSpec, createdAt: number)
     online: spec.online ?? false,
     ttlSeconds: spec.ttl === undefined ? null : parseDurationSeconds(spec.ttl, 'ttl'),
     tags: Object.fromEntries(Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-    expectations: spec.expectations === undefined ? null : normalizeExpectationSuite(spec.expectations, columnNames),
+    expectations: spec.expectations === undefined ? null : normalizeExpectationSuite(spec.expectations, columnTypes),
     createdAt,
   };
   return deepFreeze(definition);

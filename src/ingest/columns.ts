@@ -1,6 +1,6 @@
 import {
-  Bool, DateDay, Field, Float32, Float64, Int32, Int64, List, TimestampMicrosecond, Utf8,
-  makeData, makeVector, vectorFromArray, type DataType, type Vector,
+  Bool, DataType, DateDay, Field, Float32, Float64, Int32, Int64, List, TimeUnit, TimestampMicrosecond, Utf8,
+  makeData, makeVector, vectorFromArray, type Vector,
 } from 'apache-arrow';
 import type { FeatureType } from '../definitions/types.ts';
 import { microsToDays, millisToMicros, parseIsoToMicros } from '../util/time.ts';
@@ -33,12 +33,57 @@ function describe(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
+/**
+ * An instant already known in epoch microseconds, taken exactly. Arrow's `get()` turns timestamps into float
+ * milliseconds, which cannot hold every microsecond (nor any microsecond after the year 2255).
+ */
+export class EpochMicros {
+  constructor(readonly micros: bigint) {}
+}
+
+const DAY_MICROS = 86_400_000_000n;
+
+function floorDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
+}
+
+/**
+ * For an Arrow timestamp (any unit or time zone) or date column, each row's instant read exactly from the
+ * stored integers; null for other column types. Nanoseconds are floored to microseconds.
+ */
+export function arrowInstants(vector: Vector): ((row: number) => EpochMicros | null) | null {
+  const type = vector.type as DataType;
+  let toMicros: (raw: bigint | number) => bigint;
+  if (DataType.isTimestamp(type)) {
+    const unit = type.unit;
+    toMicros = (raw) => {
+      const value = BigInt(raw);
+      if (unit === TimeUnit.SECOND) return value * 1_000_000n;
+      if (unit === TimeUnit.MILLISECOND) return value * 1000n;
+      if (unit === TimeUnit.NANOSECOND) return floorDiv(value, 1000n);
+      return value;
+    };
+  } else if (DataType.isDate(type)) {
+    toMicros = (raw) => (typeof raw === 'bigint' ? raw * 1000n : BigInt(raw) * DAY_MICROS); // date64 is ms, date32 days
+  } else {
+    return null;
+  }
+  const values: (EpochMicros | null)[] = [];
+  for (const data of vector.data) {
+    const raw = data.values as BigInt64Array | Int32Array;
+    for (let i = 0; i < data.length; i++) values.push(data.getValid(i) ? new EpochMicros(toMicros(raw[data.offset + i]!)) : null);
+  }
+  return (row) => values[row] ?? null;
+}
+
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
 function toMicros(value: unknown): bigint | Failure {
+  if (value instanceof EpochMicros) return value.micros;
   if (value instanceof Date) {
     const t = value.getTime();
     return Number.isNaN(t) ? { kind: 'unparseable_timestamp', message: 'an invalid Date' } : millisToMicros(t);
@@ -96,7 +141,8 @@ export function buildVector(
           out[row] = n;
           return true;
         }
-        fail(row, typeof n === 'number' || typeof n === 'bigint' ? { kind: 'out_of_range', message: `${String(v)} is not an int32` } : wrongType(type, v));
+        const integral = typeof n === 'bigint' || Number.isInteger(n);
+        fail(row, integral ? { kind: 'out_of_range', message: `${String(v)} is out of the int32 range` } : wrongType(type, v));
         return false;
       });
       return data(new Int32(), out);
@@ -107,12 +153,15 @@ export function buildVector(
         let b: bigint | null = null;
         if (typeof v === 'bigint') b = v;
         else if (typeof v === 'number' && Number.isSafeInteger(v)) b = BigInt(v);
-        else if (typeof v === 'string' && /^-?\d{1,19}$/.test(v)) b = BigInt(v);
+        else if (typeof v === 'string' && /^[+-]?\d+$/.test(v)) b = BigInt(v);
         if (b !== null && b >= INT64_MIN && b <= INT64_MAX) {
           out[row] = b;
           return true;
         }
-        fail(row, typeof v === 'number' || typeof v === 'bigint' ? { kind: 'out_of_range', message: `${String(v)} is not an exact int64` } : wrongType(type, v));
+        if (b !== null) fail(row, { kind: 'out_of_range', message: `${String(v)} is out of the int64 range` });
+        else if (Number.isInteger(v)) {
+          fail(row, { kind: 'out_of_range', message: `${String(v)} is beyond 2^53, where numbers are not exact; pass a bigint or a decimal string` });
+        } else fail(row, wrongType(type, v));
         return false;
       });
       return data(new Int64(), out);

@@ -1,8 +1,8 @@
-import { Int64, Table, makeData, makeVector, util, type DataType, type Vector } from 'apache-arrow';
+import { DataType, Int64, Table, makeData, makeVector, util, type Vector } from 'apache-arrow';
 import type { FeatureGroupDefinition } from '../definitions/feature-group.ts';
 import { nameKey } from '../definitions/names.ts';
 import type { ValidationProblem } from '../errors.ts';
-import { arrowTypeOf, buildVector } from './columns.ts';
+import { arrowInstants, arrowTypeOf, buildVector } from './columns.ts';
 
 /** Hidden columns every offline table carries after the feature columns. */
 export const COMMIT_COLUMN = '_larder_commit';
@@ -63,6 +63,15 @@ function missingProblems(definition: FeatureGroupDefinition, found: Map<string, 
   }
 }
 
+/** Whether a column can be stored as it is. */
+function isCanonical(type: DataType, target: DataType): boolean {
+  // An Arrow IPC round trip turns an absent time zone into null, which util.compareTypes tells apart from undefined.
+  if (DataType.isTimestamp(type) && DataType.isTimestamp(target)) {
+    return type.unit === target.unit && (type.timezone ?? null) === (target.timezone ?? null);
+  }
+  return util.compareTypes(type, target);
+}
+
 /**
  * Converts an Arrow table of any compatible column types into the group's canonical column types, in table
  * order. Columns already of the canonical type are reused without copying. Extra columns are ignored.
@@ -76,9 +85,9 @@ export function conformTable(definition: FeatureGroupDefinition, input: Table, p
   if (!problems.empty) return [];
   return definition.features.map((feature) => {
     const column: Vector = input.getChild(found.get(feature.name)!)!;
-    const target: DataType = arrowTypeOf(feature.type);
-    if (util.compareTypes(column.type as DataType, target)) return column;
-    return buildVector(feature.type, input.numRows, (row) => column.get(row), (row, f) =>
+    if (isCanonical(column.type as DataType, arrowTypeOf(feature.type))) return column;
+    const instants = feature.type === 'timestamp' || feature.type === 'date' ? arrowInstants(column) : null;
+    return buildVector(feature.type, input.numRows, instants ?? ((row): unknown => column.get(row)), (row, f) =>
       problems.add(feature.name, f.kind, row, `column '${feature.name}': ${f.message}`),
     );
   });
@@ -91,18 +100,18 @@ export function columnsFromRows(
   problems: ProblemCollector,
 ): Vector[] {
   const given = new Set<string>();
-  for (const row of rows.slice(0, 1000)) {
-    if (typeof row !== 'object' || row === null || Array.isArray(row)) continue;
-    for (const key of Object.keys(row)) given.add(key);
-  }
+  let objects = 0;
   rows.forEach((row, index) => {
     if (typeof row !== 'object' || row === null || Array.isArray(row)) {
-      problems.add('*', 'wrong_type', index, `row ${index} is not an object`);
+      problems.add('*', 'wrong_type', index, 'rows must be objects mapping column names to values');
+    } else if (objects++ < 1000) {
+      for (const key of Object.keys(row)) given.add(key);
     }
   });
-  // Column names come from the first 1000 rows; later rows may omit nullable columns.
+  // Column names come from the first 1000 objects; later rows may omit nullable columns. With no objects at all
+  // (an empty batch, or nothing but non-objects) there are no columns to miss.
   const found = matchColumns(definition.features.map((f) => f.name), [...given]);
-  missingProblems(definition, found, problems);
+  if (objects > 0) missingProblems(definition, found, problems);
   if (!problems.empty) return [];
   return definition.features.map((feature) => {
     const key = found.get(feature.name)!;

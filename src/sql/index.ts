@@ -17,22 +17,32 @@ export function ident(name: string): Sql {
   return asSql(`"${name.replaceAll('"', '""')}"`);
 }
 
-/** A value as an SQL literal: strings quoted, numbers checked to be finite, bigint exact, null as NULL. */
+/**
+ * A value as an SQL literal: strings quoted (NUL spliced in with chr(0)), integers exact, other numbers as DOUBLE,
+ * non-finite numbers rejected, bigint exact, null as NULL.
+ */
 export function literal(value: string | number | bigint | boolean | null): Sql {
   if (value === null) return asSql('NULL');
   switch (typeof value) {
-    case 'string':
-      if (value.includes('\u0000')) {
-        throw new InvalidArgumentError('A string value passed to SQL contains a NUL character.');
-      }
-      return asSql(`'${value.replaceAll("'", "''")}'`);
+    case 'string': {
+      const quoted = value.split('\u0000').map((part) => `'${part.replaceAll("'", "''")}'`);
+      // NUL cannot appear in SQL text, but VARCHAR holds it: splice it in with chr(0).
+      return asSql(quoted.length === 1 ? quoted[0]! : `(${quoted.join(' || chr(0) || ')})`);
+    }
     case 'bigint':
       return asSql(value.toString());
     case 'boolean':
       return asSql(value ? 'TRUE' : 'FALSE');
-    case 'number':
+    case 'number': {
       if (!Number.isFinite(value)) throw new InvalidArgumentError(`Not a finite number: ${String(value)}`);
-      return asSql(Object.is(value, -0) ? '0' : String(value));
+      if (Number.isInteger(value)) return asSql(Object.is(value, -0) ? '0' : String(value));
+      // DuckDB reads 0.1 as DECIMAL, whose conversion to DOUBLE is not always the nearest double; an exponent
+      // makes it a DOUBLE literal, parsed exactly.
+      const text = String(value);
+      return asSql(text.includes('e') ? text : `${text}e0`);
+    }
+    default:
+      throw new InvalidArgumentError(`Not an SQL value: ${typeof value}`);
   }
 }
 

@@ -1,13 +1,13 @@
-import { tableFromIPC, tableToIPC, type Vector } from 'apache-arrow';
-import type { FeatureGroupDefinition, Feature } from '../../definitions/feature-group.ts';
-import { nameKey } from '../../definitions/names.ts';
-import { isFloatType } from '../../definitions/types.ts';
+import { Table, tableFromIPC, tableToIPC, type Vector } from 'apache-arrow';
+import type { Feature, FeatureGroupDefinition } from '../../definitions/feature-group.ts';
+import { nameKey, validateName } from '../../definitions/names.ts';
+import { isFloatType, type FeatureType } from '../../definitions/types.ts';
 import type { ValidationReport, ExpectationResult } from '../../definitions/expectations.ts';
 import {
   ExpectationFailedError, InvalidArgumentError, LarderError, ParseError, QuotaExceededError, StorageError,
   ValidationError, throwIfAborted, type ValidationProblem,
 } from '../../errors.ts';
-import { ident, join, literal, raw, sql, timestampLiteral, type Sql } from '../../sql/index.ts';
+import { ident, join, literal, sql, timestampLiteral, type Sql } from '../../sql/index.ts';
 import { sqlTypeOf } from '../../sql/types.ts';
 import { Mutex } from '../../util/mutex.ts';
 import {
@@ -15,9 +15,11 @@ import {
 } from '../../ingest/conform.ts';
 import { parseJsonRows } from '../../ingest/json.ts';
 import { readParquetToIpc } from '../../ingest/parquet.ts';
+import { csvDelimiter, csvHeaderLine } from '../../ingest/csv.ts';
+import { csvConversion, csvFastConversion, readCsvSql, readCsvTypedSql } from './csv-sql.ts';
 import { compileWhere } from '../filters.ts';
 import { offendingRowPredicate } from '../../validation/expectations-sql.ts';
-import { HISTOGRAM_BINS, histogramSelect, summarySelect } from '../../validation/statistics-sql.ts';
+import { HISTOGRAM_BINS, histogramSelect, momentsSelect, overflowSafeScale, summarySelect } from '../../validation/statistics-sql.ts';
 import type { CommitKind, CommitRecord, ColumnStatistics, FeatureGroupStatistics } from '../../registry/types.ts';
 import type { CommitResult, IngestRequest, IngestSource, OfflineStore, OperationControl, ReadRequest } from '../types.ts';
 import type { DuckDbEngine } from './engine.ts';
@@ -280,23 +282,26 @@ export class DuckDbOfflineStore implements OfflineStore {
   }
 
   private async prepareCsv(definition: FeatureGroupDefinition, bytes: Uint8Array, problems: ProblemCollector) {
-    const file = `larder-ingest-${++this.fileCounter}.csv`;
-    const rejects = `_larder_rejects_${this.fileCounter}`;
-    const scans = `_larder_scans_${this.fileCounter}`;
     if (bytes.length === 0) throw new ParseError('The CSV file is empty; it needs at least a header line.');
+    const file = `larder-ingest-${++this.fileCounter}.csv`;
+    const staging = ident(`_larder_csv_${this.fileCounter}`);
+    const w = this.engine.writer;
+    const delimiter = csvDelimiter(csvHeaderLine(bytes), definition.features.map((f) => f.name));
+    const read = readCsvSql(file, delimiter);
     // DuckDB takes the buffer (it is transferred to its worker).
     await this.engine.db.registerFileBuffer(file, bytes);
     const dispose = async (): Promise<void> => {
-      await this.engine.writer.query(sql`DROP TABLE IF EXISTS ${ident(rejects)}; DROP TABLE IF EXISTS ${ident(scans)};`).catch(() => undefined); // temp tables go with the connection anyway
+      await w.query(sql`DROP TABLE IF EXISTS ${staging}`).catch(() => undefined); // temp tables go with the connection anyway
       await this.engine.db.dropFile(file);
     };
+    const parseError = (error: unknown): ParseError =>
+      new ParseError(`The CSV file could not be parsed: ${String(error)}`, { cause: error });
     let header: string[];
     try {
-      const described = await this.rows(sql`DESCRIBE SELECT * FROM read_csv(${literal(file)}, header = true, all_varchar = true)`, this.engine.writer);
-      header = described.map((r) => String(r['column_name']));
+      header = (await this.rows(sql`DESCRIBE SELECT * FROM ${read}`, w)).map((r) => String(r['column_name']));
     } catch (error) {
       await dispose();
-      throw new ParseError(`The CSV file could not be read: ${String(error)}`, { cause: error });
+      throw parseError(error);
     }
     const found = matchColumns(definition.features.map((f) => f.name), header);
     for (const feature of definition.features) {
@@ -304,33 +309,48 @@ export class DuckDbOfflineStore implements OfflineStore {
         problems.addProblem({ column: feature.name, kind: 'missing_column', rows: [], count: 0, message: `column '${feature.name}' (${feature.type}) is missing from the CSV header` });
       }
     }
-    const byCsvName = new Map([...found].map(([declared, csvName]) => [csvName, definition.features.find((f) => f.name === declared)!]));
-    const csvType = (f: Feature | undefined): Sql => (f === undefined ? raw('VARCHAR') : f.type === 'timestamp' ? raw('TIMESTAMPTZ') : sqlTypeOf(f.type));
-    const types = join(header.map((h) => sql`${literal(h)}: ${literal(csvType(byCsvName.get(h)))}`));
-    const select = definition.features.map((f) => {
-      const c = ident(found.get(f.name) ?? f.name);
-      return f.type === 'timestamp' ? sql`CAST(${c} AS TIMESTAMP)` : c;
-    });
+    const conversions = definition.features.map((f) => ({ feature: f, ...csvConversion(f, ident(found.get(f.name) ?? f.name)) }));
+    const checks = conversions.flatMap(({ feature, checks: list }) => list.map((check) => ({ column: feature.name, ...check })));
     return {
       rows: null,
       dispose,
-      insert: async (table: Sql, commitId: number, found2: ProblemCollector): Promise<number> => {
-        const [result] = await this.rows(
-          sql`INSERT INTO ${table} SELECT ${join(select)}, ${literal(commitId)}, NULL
-            FROM read_csv(${literal(file)}, header = true, types = {${types}}, store_rejects = true,
-              rejects_table = ${literal(rejects)}, rejects_scan = ${literal(scans)})`,
-          this.engine.writer,
-        );
-        const rejected = await this.rows(
-          sql`SELECT line, column_name, error_type, error_message FROM ${ident(rejects)} ORDER BY line LIMIT 1000`,
-          this.engine.writer,
-        );
-        for (const r of rejected) {
-          const column = (r['column_name'] as string | null) ?? '*';
-          const feature = byCsvName.get(column);
-          const kind: ValidationProblem['kind'] = feature?.type === 'timestamp' || feature?.type === 'date' ? 'unparseable_timestamp' : 'wrong_type';
-          found2.add(feature?.name ?? column, kind, toNumber(r['line']) - 2, `column '${feature?.name ?? column}': ${String(r['error_message'])} (CSV line ${toNumber(r['line'])})`);
+      insert: async (table: Sql, commitId: number, batchProblems: ProblemCollector): Promise<number> => {
+        if (batchProblems.empty) {
+          const byHeader = new Map([...found].map(([declared, csvName]) => [csvName, definition.features.find((f) => f.name === declared)]));
+          const typed = readCsvTypedSql(file, delimiter, header, (h) => byHeader.get(h));
+          const values = definition.features.map((f) => csvFastConversion(f, ident(found.get(f.name)!)));
+          try {
+            const [result] = await this.rows(sql`INSERT INTO ${table} SELECT ${join(values)}, ${literal(commitId)}, NULL FROM ${typed}`, w);
+            return toNumber(result?.['Count'] ?? 0);
+          } catch {
+            // The fast path stops at the first bad value (its error aborts the transaction): start over and let the
+            // diagnostic path below find every problem with its row number.
+            await w.query(sql`ROLLBACK`);
+            await w.query(sql`BEGIN TRANSACTION`);
+          }
         }
+        try {
+          // Text first, numbered in file order; a structural error (a stray quote, a ragged line) fails here.
+          const columns = join([...found.values()].map((c) => ident(c)));
+          await w.query(sql`CREATE TEMP TABLE ${staging} AS SELECT row_number() OVER () - 1 AS __row, ${columns} FROM ${read}`);
+        } catch (error) {
+          throw parseError(error);
+        }
+        if (checks.length > 0) {
+          const counts = join(checks.map((c, i) => sql`count(*) FILTER (WHERE ${c.predicate}) AS ${ident(`c${i}`)}`));
+          const [row] = await this.rows(sql`SELECT ${counts} FROM ${staging}`, w);
+          for (const [i, check] of checks.entries()) {
+            const count = toNumber(row?.[`c${i}`] ?? 0);
+            if (count === 0) continue;
+            const sample = await this.rows(sql`SELECT __row FROM ${staging} WHERE ${check.predicate} ORDER BY __row LIMIT 10`, w);
+            batchProblems.addProblem({ column: check.column, kind: check.kind, count, rows: sample.map((r) => toNumber(r['__row'])), message: check.message });
+          }
+          if (!batchProblems.empty) return 0;
+        }
+        const [result] = await this.rows(
+          sql`INSERT INTO ${table} SELECT ${join(conversions.map((c) => c.value))}, ${literal(commitId)}, NULL FROM ${staging} ORDER BY __row`,
+          w,
+        );
         return toNumber(result?.['Count'] ?? 0);
       },
     };
@@ -354,7 +374,9 @@ export class DuckDbOfflineStore implements OfflineStore {
         checks.push({ column: f.name, kind: 'nan', predicate: sql`isnan(${c})`, message: `column '${f.name}' has NaN, which it does not allow` });
       }
     }
-    const batch = sql`(SELECT row_number() OVER (ORDER BY rowid) - 1 AS __row, * FROM ${table} WHERE ${COMMIT} = ${literal(commitId)})`;
+    // Row numbers in insertion order (a scan returns the transaction's new rows in the order they were appended).
+    // Not ORDER BY rowid: a feature named rowid would shadow DuckDB's pseudo-column.
+    const batch = sql`(SELECT row_number() OVER () - 1 AS __row, * FROM ${table} WHERE ${COMMIT} = ${literal(commitId)})`;
     if (checks.length > 0) {
       const counts = join(checks.map((c, i) => sql`count(*) FILTER (WHERE ${c.predicate}) AS ${ident(`c${i}`)}`));
       const [row] = await this.rows(sql`SELECT ${counts} FROM ${table} WHERE ${COMMIT} = ${literal(commitId)}`, this.engine.writer);
@@ -394,7 +416,7 @@ export class DuckDbOfflineStore implements OfflineStore {
     const inBatch = sql`${COMMIT} = ${literal(commitId)}`;
     const results: ExpectationResult[] = [];
     for (const expectation of suite.expectations) {
-      const rowWise = offendingRowPredicate(expectation);
+      const rowWise = offendingRowPredicate(expectation, definition.features);
       if (rowWise !== null) {
         const [row] = await this.rows(sql`SELECT count(*) AS n FROM ${table} WHERE ${inBatch} AND (${rowWise.predicate})`, w);
         const n = toNumber(row?.['n'] ?? 0);
@@ -424,9 +446,13 @@ export class DuckDbOfflineStore implements OfflineStore {
   async read(definition: FeatureGroupDefinition, request: ReadRequest): Promise<Uint8Array> {
     const names = request.columns ?? definition.features.map((f) => f.name);
     const known = new Map(definition.features.map((f) => [nameKey(f.name), f.name]));
+    if (!Array.isArray(names) || names.length === 0) throw new InvalidArgumentError('columns must be a non-empty array of column names.');
+    const seen = new Set<string>();
     const selected = names.map((n) => {
-      const name = known.get(nameKey(n));
+      const name = known.get(nameKey(validateName(n, 'column')));
       if (name === undefined) throw new InvalidArgumentError(`Column '${n}' is not in ${definition.name} v${definition.version}.`);
+      if (seen.has(name)) throw new InvalidArgumentError(`Column '${n}' is asked for twice.`);
+      seen.add(name);
       return ident(name);
     });
     if (request.withCommitIds) selected.push(COMMIT);
@@ -466,15 +492,22 @@ export class DuckDbOfflineStore implements OfflineStore {
       if (keys.format === 'arrow') columns = conformTable(keyDefinition, tableFromIPC(keys.ipc), problems);
       else if (keys.format === 'rows') columns = columnsFromRows(keyDefinition, keys.rows, problems);
       else throw new InvalidArgumentError('deleteRows takes key objects or an Arrow table of key columns.');
-      const nullKeys = columns.some((c) => c.nullCount > 0);
-      if (nullKeys) problems.addProblem({ column: definition.primaryKey.join(', '), kind: 'null_key', rows: [], count: 1, message: 'keys to delete cannot be null' });
+      // Values that failed to convert are null too: only look for nulls once everything converted.
+      if (problems.empty) {
+        keyDefinition.features.forEach((feature, i) => {
+          const column = columns[i]!;
+          for (let row = 0; column.nullCount > 0 && row < column.length; row++) {
+            if (!column.isValid(row)) problems.add(feature.name, 'null_key', row, `column '${feature.name}': keys to delete cannot be null`);
+          }
+        });
+      }
       if (!problems.empty) throw validationError(definition, problems.list);
       throwIfAborted(control.signal, 'The delete');
       const w = this.engine.writer;
       const staging = `_larder_delete_keys_${++this.fileCounter}`;
       const [seq] = await this.rows(sql`SELECT nextval('_larder_commit_seq') AS c`, w);
       const commitId = toNumber(seq?.['c']);
-      const keyTable = new (await import('apache-arrow')).Table(
+      const keyTable = new Table(
         Object.fromEntries(keyDefinition.features.map((f, i) => [f.name, columns[i]!])),
       );
       let commit: CommitRecord;
@@ -516,50 +549,67 @@ export class DuckDbOfflineStore implements OfflineStore {
   async statistics(definition: FeatureGroupDefinition, commitId: number): Promise<FeatureGroupStatistics> {
     const asOf = literal(commitId);
     const source = sql`(SELECT * FROM ${ident(tableNameOf(definition))} WHERE ${COMMIT} <= ${asOf} AND (${SUPERSEDED} IS NULL OR ${SUPERSEDED} > ${asOf})) AS r`;
-    const [countRow] = await this.rows(sql`SELECT count(*) AS n FROM ${source}`);
-    const columns: Record<string, ColumnStatistics> = {};
-    for (const feature of definition.features) {
-      const [s] = await this.rows(sql`SELECT ${summarySelect(feature)} FROM ${source}`);
-      const lo = s?.['lo'] ?? null;
-      const hi = s?.['hi'] ?? null;
-      const q = s?.['q'] as { toArray?: () => ArrayLike<number> } | null | undefined;
-      const quantiles = q !== null && q !== undefined && typeof q.toArray === 'function' ? Array.from(q.toArray()) : null;
-      let histogram: ColumnStatistics['histogram'] = null;
-      if (typeof lo === 'number' && typeof hi === 'number') {
-        const select = histogramSelect(feature, source, lo, hi);
-        if (select !== null) {
-          const bins = await this.rows(select);
-          const bucketCount = hi > lo ? HISTOGRAM_BINS : 1;
-          const counts = new Array<number>(bucketCount).fill(0);
-          for (const b of bins) counts[toNumber(b['bin'])] = toNumber(b['n']);
-          const width = (hi - lo) / bucketCount;
-          const edges = Array.from({ length: bucketCount + 1 }, (_, i) => (i === bucketCount ? hi : lo + i * width));
-          histogram = { edges, counts };
-        }
+    try {
+      const [countRow] = await this.rows(sql`SELECT count(*) AS n FROM ${source}`);
+      const columns: Record<string, ColumnStatistics> = {};
+      for (const feature of definition.features) {
+        const [s] = await this.rows(sql`SELECT ${summarySelect(feature)} FROM ${source}`);
+        const lo = s?.['lo'] ?? null;
+        const hi = s?.['hi'] ?? null;
+        const numeric = typeof lo === 'number' && typeof hi === 'number' ? await this.numericStatistics(feature, source, lo, hi) : null;
+        columns[feature.name] = {
+          type: feature.type,
+          count: toNumber(s?.['n'] ?? 0),
+          nulls: toNumber(s?.['nulls'] ?? 0),
+          distinct: toNumber(s?.['d'] ?? 0),
+          min: plainScalar(lo, feature.type),
+          max: plainScalar(hi, feature.type),
+          mean: numeric?.mean ?? nullableNumber(s?.['mean']),
+          std: numeric?.std ?? nullableNumber(s?.['std']),
+          quantiles: numeric?.quantiles ?? null,
+          histogram: numeric?.histogram ?? null,
+        };
       }
-      columns[feature.name] = {
-        type: feature.type,
-        count: toNumber(s?.['n'] ?? 0),
-        nulls: toNumber(s?.['nulls'] ?? 0),
-        distinct: toNumber(s?.['d'] ?? 0),
-        min: plainScalar(lo),
-        max: plainScalar(hi),
-        mean: s?.['mean'] === null || s?.['mean'] === undefined ? null : toNumber(s['mean']),
-        std: s?.['std'] === null || s?.['std'] === undefined ? null : toNumber(s['std']),
-        quantiles:
-          quantiles === null || quantiles.length !== 5
-            ? null
-            : { p05: quantiles[0]!, p25: quantiles[1]!, p50: quantiles[2]!, p75: quantiles[3]!, p95: quantiles[4]! },
-        histogram,
+      return {
+        group: definition.name,
+        version: definition.version,
+        commitId,
+        computedAt: Date.now(),
+        rowCount: toNumber(countRow?.['n'] ?? 0),
+        columns,
       };
+    } catch (error) {
+      throw engineError(error, `computing statistics of ${definition.name} v${definition.version}`);
     }
+  }
+
+  /** Mean, std, quantiles and histogram of a numeric column whose finite values range from lo to hi. */
+  private async numericStatistics(
+    feature: Feature,
+    source: Sql,
+    lo: number,
+    hi: number,
+  ): Promise<Pick<ColumnStatistics, 'mean' | 'std' | 'quantiles' | 'histogram'> | null> {
+    const scale = overflowSafeScale(lo, hi);
+    const bucketCount = hi > lo ? HISTOGRAM_BINS : 1;
+    const [scaledLo, scaledHi] = [lo * scale, hi * scale];
+    const width = (scaledHi - scaledLo) / bucketCount;
+    const moments = momentsSelect(feature, scale);
+    const bins = histogramSelect(feature, source, scaledLo, width, scale);
+    if (moments === null || bins === null) return null;
+    const [m] = await this.rows(sql`SELECT ${moments} FROM ${source}`);
+    const q = m?.['q'] as { toArray?: () => ArrayLike<number> } | null | undefined;
+    const quantiles = q !== null && q !== undefined && typeof q.toArray === 'function' ? Array.from(q.toArray(), (x) => x / scale) : null;
+    const counts = new Array<number>(bucketCount).fill(0);
+    for (const b of await this.rows(bins)) counts[toNumber(b['bin'])] = toNumber(b['n']);
+    const edges = Array.from({ length: bucketCount + 1 }, (_, i) => (i === bucketCount ? hi : (scaledLo + i * width) / scale));
+    const mean = nullableNumber(m?.['mean']);
+    const std = nullableNumber(m?.['std']);
     return {
-      group: definition.name,
-      version: definition.version,
-      commitId,
-      computedAt: Date.now(),
-      rowCount: toNumber(countRow?.['n'] ?? 0),
-      columns,
+      mean: mean === null ? null : mean / scale,
+      std: std === null ? null : std / scale,
+      quantiles: quantiles?.length === 5 ? { p05: quantiles[0]!, p25: quantiles[1]!, p50: quantiles[2]!, p75: quantiles[3]!, p95: quantiles[4]! } : null,
+      histogram: { edges, counts },
     };
   }
 
@@ -568,11 +618,15 @@ export class DuckDbOfflineStore implements OfflineStore {
   }
 }
 
-function plainScalar(value: unknown): number | string | boolean | null {
+function nullableNumber(value: unknown): number | null {
+  return value === null || value === undefined ? null : toNumber(value);
+}
+
+/** A min or max as JSON-safe value; booleans come back from SQL as 'true'/'false' text (see summarySelect). */
+function plainScalar(value: unknown, type: FeatureType): number | string | boolean | null {
   if (value === null || value === undefined) return null;
   if (typeof value === 'bigint') return Number(value);
-  if (value === 'true') return true;
-  if (value === 'false') return false;
+  if (type === 'bool') return value === 'true';
   return value as number | string;
 }
 
