@@ -124,16 +124,19 @@ export class StoreService implements StoreWorkerApi {
     await offline.dropTable(definition);
   }
 
-  private control(operationId: number, onProgress: ((progress: Progress) => void) | null): OperationControl & { done(): void } {
+  private control(operationId: number, onProgress: ((progress: Progress) => void) | null): OperationControl & { done(): Promise<void> } {
     const controller = new AbortController();
     this.operations.set(operationId, controller);
+    const delivered: Promise<unknown>[] = [];
     return {
       signal: controller.signal,
       progress: (progress) => {
         // Progress is advisory: a failing callback on the caller's side must not fail the write.
-        if (onProgress !== null) void Promise.resolve(onProgress(progress)).catch(() => undefined);
+        if (onProgress !== null) delivered.push(Promise.resolve(onProgress(progress)).catch(() => undefined));
       },
-      done: () => {
+      done: async () => {
+        // Every progress report reaches the caller before the operation's result does.
+        await Promise.all(delivered);
         this.operations.delete(operationId);
         (onProgress as Partial<Comlink.ProxyMethods> | null)?.[Comlink.releaseProxy]?.();
       },
@@ -160,7 +163,7 @@ export class StoreService implements StoreWorkerApi {
       if (!result.reused) await registry.putCommits([result.commit]);
       return result;
     } finally {
-      control.done();
+      await control.done();
     }
   }
 
@@ -199,7 +202,7 @@ export class StoreService implements StoreWorkerApi {
       await registry.putCommits([result.commit]);
       return result;
     } finally {
-      control.done();
+      await control.done();
     }
   }
 
