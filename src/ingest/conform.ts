@@ -139,3 +139,42 @@ export function storedTable(definition: FeatureGroupDefinition, columns: Vector[
   entries.push([COMMIT_COLUMN, commitVector], [SUPERSEDED_COLUMN, superseded]);
   return new Table(Object.fromEntries(entries));
 }
+
+/** The message of a null or NaN problem, the same whichever path (JS over Arrow, SQL over CSV) found it. */
+export function valueProblemMessage(column: string, kind: 'null_key' | 'null_value' | 'nan'): string {
+  if (kind === 'nan') return `column '${column}' has NaN, which it does not allow`;
+  return kind === 'null_key' ? `column '${column}' is a key or event time and cannot be null` : `column '${column}' is not nullable`;
+}
+
+/**
+ * Nulls in non-nullable columns and NaN where not allowed, found on the Arrow columns before anything is written:
+ * null counts are known per chunk, and NaN is one pass over the float values.
+ */
+export function checkColumnValues(definition: FeatureGroupDefinition, columns: readonly Vector[], problems: ProblemCollector): void {
+  const keys = new Set([...definition.primaryKey, definition.eventTime]);
+  definition.features.forEach((feature, index) => {
+    const vector = columns[index];
+    if (vector === undefined) return;
+    const checkNaN = (feature.type === 'float32' || feature.type === 'float64') && !feature.allowNaN;
+    if (feature.nullable && !checkNaN) return;
+    const nullKind = keys.has(feature.name) ? 'null_key' : 'null_value';
+    let base = 0;
+    for (const chunk of vector.data) {
+      const bitmap = chunk.nullCount > 0 ? chunk.nullBitmap : null;
+      const valid = (i: number): boolean => bitmap === null || bitmap === undefined || ((bitmap[(chunk.offset + i) >> 3]! >> ((chunk.offset + i) & 7)) & 1) === 1;
+      if (!feature.nullable && chunk.nullCount > 0) {
+        for (let i = 0; i < chunk.length; i++) {
+          if (!valid(i)) problems.add(feature.name, nullKind, base + i, valueProblemMessage(feature.name, nullKind));
+        }
+      }
+      if (checkNaN) {
+        const values = chunk.values as Float32Array | Float64Array;
+        for (let i = 0; i < chunk.length; i++) {
+          const v = values[i]!;
+          if (v !== v && valid(i)) problems.add(feature.name, 'nan', base + i, valueProblemMessage(feature.name, 'nan'));
+        }
+      }
+      base += chunk.length;
+    }
+  });
+}

@@ -11,7 +11,7 @@ import { ident, join, literal, sql, timestampLiteral, type Sql } from '../../sql
 import { sqlTypeOf } from '../../sql/types.ts';
 import { Mutex } from '../../util/mutex.ts';
 import {
-  COMMIT_COLUMN, ProblemCollector, SUPERSEDED_COLUMN, columnsFromRows, conformTable, matchColumns, storedTable,
+  COMMIT_COLUMN, ProblemCollector, checkColumnValues, valueProblemMessage, SUPERSEDED_COLUMN, columnsFromRows, conformTable, matchColumns, storedTable,
 } from '../../ingest/conform.ts';
 import { parseJsonRows } from '../../ingest/json.ts';
 import { readParquetToIpc } from '../../ingest/parquet.ts';
@@ -191,7 +191,7 @@ export class DuckDbOfflineStore implements OfflineStore {
         const rowCount = await prepared.insert(table, commitId, problems);
         if (!problems.empty) throw validationError(definition, problems.list);
         control.progress({ phase: 'validating', rows: rowCount, totalRows: rowCount });
-        await this.checkValues(definition, table, commitId, request.mode, problems);
+        await this.checkValues(definition, table, commitId, request.mode, prepared.valuesChecked, problems);
         if (!problems.empty) throw validationError(definition, problems.list);
         if (request.mode === 'upsert') {
           const on = join([...definition.primaryKey, definition.eventTime].map((k) => sql`t.${ident(k)} = n.${ident(k)}`), ' AND ');
@@ -252,7 +252,13 @@ export class DuckDbOfflineStore implements OfflineStore {
     definition: FeatureGroupDefinition,
     source: IngestSource,
     problems: ProblemCollector,
-  ): Promise<{ rows: number | null; insert(table: Sql, commitId: number, problems: ProblemCollector): Promise<number>; dispose(): Promise<void> }> {
+  ): Promise<{
+    rows: number | null;
+    /** Whether nulls and NaN were already checked on the Arrow columns (else SQL checks the inserted rows). */
+    valuesChecked: boolean;
+    insert(table: Sql, commitId: number, problems: ProblemCollector): Promise<number>;
+    dispose(): Promise<void>;
+  }> {
     let columns: Vector[];
     if (source.format === 'rows') {
       if (!Array.isArray(source.rows)) throw new InvalidArgumentError('Rows must be an array of objects.');
@@ -267,9 +273,11 @@ export class DuckDbOfflineStore implements OfflineStore {
       const text = new TextDecoder('utf-8', { fatal: false }).decode(await bytesOf(source.data));
       columns = columnsFromRows(definition, parseJsonRows(text), problems);
     }
+    if (problems.empty) checkColumnValues(definition, columns, problems);
     const rows = columns[0]?.length ?? 0;
     return {
       rows,
+      valuesChecked: true,
       insert: async (table, commitId) => {
         if (rows === 0) return 0;
         const ipc = tableToIPC(storedTable(definition, columns, BigInt(commitId)), 'stream');
@@ -313,6 +321,7 @@ export class DuckDbOfflineStore implements OfflineStore {
     const checks = conversions.flatMap(({ feature, checks: list }) => list.map((check) => ({ column: feature.name, ...check })));
     return {
       rows: null,
+      valuesChecked: false,
       dispose,
       insert: async (table: Sql, commitId: number, batchProblems: ProblemCollector): Promise<number> => {
         if (batchProblems.empty) {
@@ -357,21 +366,28 @@ export class DuckDbOfflineStore implements OfflineStore {
   }
 
   /** Null keys, nulls in non-nullable columns, NaN where not allowed, duplicate identities in an upsert. */
-  private async checkValues(definition: FeatureGroupDefinition, table: Sql, commitId: number, mode: IngestRequest['mode'], problems: ProblemCollector): Promise<void> {
+  private async checkValues(
+    definition: FeatureGroupDefinition,
+    table: Sql,
+    commitId: number,
+    mode: IngestRequest['mode'],
+    valuesChecked: boolean,
+    problems: ProblemCollector,
+  ): Promise<void> {
     const keys = new Set([...definition.primaryKey, definition.eventTime]);
     const checks: { column: string; kind: ValidationProblem['kind']; predicate: Sql; message: string }[] = [];
-    for (const f of definition.features) {
+    for (const f of valuesChecked ? [] : definition.features) {
       const c = ident(f.name);
       if (!f.nullable) {
         checks.push({
           column: f.name,
           kind: keys.has(f.name) ? 'null_key' : 'null_value',
           predicate: sql`${c} IS NULL`,
-          message: keys.has(f.name) ? `column '${f.name}' is a key or event time and cannot be null` : `column '${f.name}' is not nullable`,
+          message: valueProblemMessage(f.name, keys.has(f.name) ? 'null_key' : 'null_value'),
         });
       }
       if (isFloatType(f.type) && !f.allowNaN) {
-        checks.push({ column: f.name, kind: 'nan', predicate: sql`isnan(${c})`, message: `column '${f.name}' has NaN, which it does not allow` });
+        checks.push({ column: f.name, kind: 'nan', predicate: sql`isnan(${c})`, message: valueProblemMessage(f.name, 'nan') });
       }
     }
     // Row numbers in insertion order (a scan returns the transaction's new rows in the order they were appended).
