@@ -36,7 +36,13 @@ export interface InsertOptions {
   batchId?: string;
   /** Format of a Blob/ArrayBuffer; detected from the file name, MIME type or content when omitted. */
   format?: FileFormat;
+  /**
+   * Move an ArrayBuffer/Uint8Array to the store worker instead of copying it (faster for large files). The
+   * caller's buffer is detached (length 0) afterwards.
+   */
+  transfer?: boolean;
   signal?: AbortSignal;
+  /** Progress reports; all of them arrive before `insert` resolves. */
   onProgress?: (progress: Progress) => void;
 }
 
@@ -89,7 +95,11 @@ async function detectFormat(data: Blob | Uint8Array, given: FileFormat | undefin
   return text.startsWith('[') || text.startsWith('{') ? 'json' : 'csv';
 }
 
-async function toSource(data: InsertData, format: FileFormat | undefined): Promise<{ source: IngestSource; transfer: Transferable[] }> {
+async function toSource(
+  data: InsertData,
+  format: FileFormat | undefined,
+  transfer: boolean,
+): Promise<{ source: IngestSource; transfer: Transferable[] }> {
   if (isArrowTable(data)) {
     const ipc = tableToIPC(data, 'stream');
     return { source: { format: 'arrow', ipc }, transfer: [ipc.buffer] };
@@ -97,7 +107,8 @@ async function toSource(data: InsertData, format: FileFormat | undefined): Promi
   if (Array.isArray(data)) return { source: { format: 'rows', rows: data as Record<string, unknown>[] }, transfer: [] };
   if (data instanceof ArrayBuffer) data = new Uint8Array(data);
   if (data instanceof Blob || data instanceof Uint8Array) {
-    return { source: { format: await detectFormat(data, format), data }, transfer: [] };
+    const moved = transfer && data instanceof Uint8Array ? [data.buffer] : [];
+    return { source: { format: await detectFormat(data, format), data }, transfer: moved };
   }
   throw new InvalidArgumentError(
     'insert() takes an Arrow Table, an array of row objects, or a File/Blob/ArrayBuffer/Uint8Array of CSV, JSON or Parquet.',
@@ -145,7 +156,7 @@ export class FeatureGroup {
     if (options.batchId !== undefined && (typeof options.batchId !== 'string' || options.batchId.length === 0 || options.batchId.length > 256)) {
       throw new InvalidArgumentError('batchId must be a non-empty string of at most 256 characters.');
     }
-    const { source, transfer } = await toSource(data, options.format);
+    const { source, transfer } = await toSource(data, options.format, options.transfer ?? false);
     const onProgress = options.onProgress === undefined ? null : Comlink.proxy(options.onProgress);
     const result = await this.store.withOperation(options.signal, 'The insert', (api, operationId) =>
       api.insert(

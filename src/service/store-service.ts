@@ -13,6 +13,7 @@ import { MemoryRegistry } from '../registry/memory.ts';
 import type { CommitRecord, FeatureGroupStatistics, Registry } from '../registry/types.ts';
 import type { OpenRequest, StoreWorkerApi } from '../rpc/store-api.ts';
 import { acquireStoreLock } from './lock.ts';
+import { loadParquetWasm } from '../ingest/parquet.ts';
 
 interface OpenState {
   name: string;
@@ -41,6 +42,8 @@ export class StoreService implements StoreWorkerApi {
         assets: request.assets ?? (await defaultDuckDbAssets()),
       });
       const offline = await DuckDbOfflineStore.open(engine);
+      // Warm the Parquet decoder in the background; a load failure surfaces at the first Parquet insert.
+      loadParquetWasm().catch(() => undefined);
       this.state = { name, registry, offline, release };
       await this.reconcile();
     } catch (error) {

@@ -12,7 +12,7 @@ import { sqlTypeOf } from '../../sql/types.ts';
  */
 export function readCsvSql(file: string, delimiter: CsvDelimiter): Sql {
   return sql`read_csv(${literal(file)}, header = true, all_varchar = true, delim = ${literal(delimiter)},
-    quote = '"', escape = '"', allow_quoted_nulls = false)`;
+    quote = '"', escape = '"', allow_quoted_nulls = false, sample_size = 2048)`;
 }
 
 /**
@@ -41,22 +41,42 @@ function csvReadType(feature: Feature | undefined): Sql {
   }
 }
 
-/** The fast path's conversion of one column read by {@link readCsvTypedSql}: the value, or an error that aborts the insert. */
+/**
+ * The fast path's conversion of one column read by {@link readCsvTypedSql}: the value, or an error that aborts the
+ * insert — for text that does not convert, and for nulls and NaN where the schema does not allow them.
+ */
 export function csvFastConversion(feature: Feature, column: Sql): Sql {
-  const fail = sql`error(${literal(`column '${feature.name}' has a value that does not convert to ${feature.type}`)})`;
+  const fail = (what: string): Sql => sql`error(${literal(`column '${feature.name}' ${what}`)})`;
+  const badValue = fail(`has a value that does not convert to ${feature.type}`);
+  const guards: Sql[] = [];
+  if (!feature.nullable) guards.push(sql`WHEN ${column} IS NULL THEN ${fail('has a null')}`);
+  let value: Sql;
   switch (feature.type) {
     case 'int32':
     case 'int64':
-      return sql`CASE WHEN ${column} IS NULL THEN NULL WHEN regexp_full_match(${column}, ${INTEGER_TEXT}) THEN CAST(trim(${column}) AS ${sqlTypeOf(feature.type)}) ELSE ${fail} END`;
+      guards.push(sql`WHEN NOT regexp_full_match(${column}, ${INTEGER_TEXT}) THEN ${badValue}`);
+      value = sql`CAST(trim(${column}) AS ${sqlTypeOf(feature.type)})`;
+      break;
     case 'timestamp':
-      return sql`CASE WHEN isinf(${column}) THEN ${fail} ELSE CAST(${column} AS TIMESTAMP) END`;
+      guards.push(sql`WHEN isinf(${column}) THEN ${badValue}`);
+      value = sql`CAST(${column} AS TIMESTAMP)`;
+      break;
     case 'date':
-      return sql`CASE WHEN isinf(${column}) THEN ${fail} ELSE ${column} END`;
+      guards.push(sql`WHEN isinf(${column}) THEN ${badValue}`);
+      value = column;
+      break;
     case 'list<float32>':
-      return sql`CAST(${column} AS FLOAT[])`;
+      value = sql`CAST(${column} AS FLOAT[])`;
+      break;
+    case 'float32':
+    case 'float64':
+      if (!feature.allowNaN) guards.push(sql`WHEN isnan(${column}) THEN ${fail('has NaN')}`);
+      value = column;
+      break;
     default:
-      return column;
+      value = column;
   }
+  return guards.length === 0 ? value : sql`CASE ${join(guards, ' ')} ELSE ${value} END`;
 }
 
 /** Values of a CSV column that do not convert to the feature type, as a problem kind and a row predicate. */

@@ -319,7 +319,7 @@ export class DuckDbOfflineStore implements OfflineStore {
     }
     const conversions = definition.features.map((f) => ({ feature: f, ...csvConversion(f, ident(found.get(f.name) ?? f.name)) }));
     const checks = conversions.flatMap(({ feature, checks: list }) => list.map((check) => ({ column: feature.name, ...check })));
-    return {
+    const prepared = {
       rows: null,
       valuesChecked: false,
       dispose,
@@ -330,6 +330,8 @@ export class DuckDbOfflineStore implements OfflineStore {
           const values = definition.features.map((f) => csvFastConversion(f, ident(found.get(f.name)!)));
           try {
             const [result] = await this.rows(sql`INSERT INTO ${table} SELECT ${join(values)}, ${literal(commitId)}, NULL FROM ${typed}`, w);
+            // The fast conversions also refuse nulls and NaN where the schema does not allow them.
+            prepared.valuesChecked = true;
             return toNumber(result?.['Count'] ?? 0);
           } catch {
             // The fast path stops at the first bad value (its error aborts the transaction): start over and let the
@@ -363,6 +365,7 @@ export class DuckDbOfflineStore implements OfflineStore {
         return toNumber(result?.['Count'] ?? 0);
       },
     };
+    return prepared;
   }
 
   /** Null keys, nulls in non-nullable columns, NaN where not allowed, duplicate identities in an upsert. */
