@@ -1,4 +1,4 @@
-import { DataType, Int64, Table, makeData, makeVector, util, type Vector } from 'apache-arrow';
+import { DataType, Int64, Null, Table, makeData, makeVector, util, type Vector } from 'apache-arrow';
 import type { FeatureGroupDefinition } from '../definitions/feature-group.ts';
 import { nameKey } from '../definitions/names.ts';
 import type { ValidationProblem } from '../errors.ts';
@@ -132,9 +132,8 @@ export function storedTable(definition: FeatureGroupDefinition, columns: Vector[
   const length = columns[0]?.length ?? 0;
   const commit = new BigInt64Array(length).fill(commitId);
   const commitVector = makeVector(makeData({ type: new Int64(), length, data: commit }));
-  const superseded = makeVector(
-    makeData({ type: new Int64(), length, nullCount: length, nullBitmap: new Uint8Array((length + 7) >> 3), data: new BigInt64Array(length) }),
-  );
+  // A Null-typed column carries no buffers; DuckDB casts it to the table's BIGINT NULLs on insert.
+  const superseded = makeVector(makeData({ type: new Null(), length }));
   const entries: [string, Vector][] = definition.features.map((f, i) => [f.name, columns[i]!]);
   entries.push([COMMIT_COLUMN, commitVector], [SUPERSEDED_COLUMN, superseded]);
   return new Table(Object.fromEntries(entries));
