@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright';
 import { createLogger, createServer } from 'vite';
-import { CHROMIUM_ARGS, findChromium } from './chromium.mjs';
+import { CHROMIUM_ARGS, findChromium } from '../scripts/chromium.mjs';
 import { startRssSampler } from './memory.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright';
 import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { CHROMIUM_ARGS, findChromium } from '../../scripts/chromium.ts';
+import { CHROMIUM_ARGS, findChromium } from '../../scripts/chromium.mjs';
 
 const CONFIG_FILE = fileURLToPath(new URL('../../vite.config.ts', import.meta.url));
 const WEATHER_ROWS = 2922;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type ViteDevServer } from 'vite';
 import { chromium, type BrowserContext, type Page } from 'playwright';
-import { CHROMIUM_ARGS, findChromium } from '../../scripts/chromium.ts';
+import { CHROMIUM_ARGS, findChromium } from '../../scripts/chromium.mjs';
 import { BROWSER_DEPS } from '../../vite.shared.ts';
 
 /** A Vite dev server for the harness page, which exposes the library as `window.larder`. */

@@ -1,4 +1,5 @@
-// The Chromium lookup of scripts/chromium.ts, in plain ESM: Node 20 runs bench/*.mjs without a TypeScript step.
+// Finding Chromium for the tests and the benchmark, in plain ESM so that Node 20 runs it without a TypeScript
+// step (bench/*.mjs); the types are in chromium.d.mts.
 import { existsSync } from 'node:fs';
 
 /** Flags that keep headless Chromium quiet on a machine with no network but the package registries. */
@@ -23,7 +24,7 @@ export function findChromium() {
   }
   if (existsSync('/usr/bin/chromium')) return '/usr/bin/chromium';
   throw new Error(
-    'No Chromium found for the benchmark. Install one with `sudo apt-get install -y chromium` ' +
+    'No Chromium found for the browser tests. Install one with `sudo apt-get install -y chromium` ' +
       '(Debian/Ubuntu; it lands in /usr/bin/chromium), or set CHROMIUM_PATH to the path of a Chromium or Chrome binary.',
   );
 }
