@@ -146,7 +146,7 @@ export class FeatureGroup {
    * @example
    * ```ts
    * await weather.insert([{ location: 'Seattle', date: '2012-01-01', temp_max: 12.8 }]);
-   * await weather.insert(csvFile, { batchId: 'import-2012', onProgress: (p) => console.log(p.phase) });
+   * await weather.insert(csvFile, { batchId: 'import-2012', onProgress: (p) => showPhase(p.phase) });
    * await weather.insert(arrowTable, { mode: 'upsert' });
    * ```
    */
@@ -202,7 +202,7 @@ export class FeatureGroup {
    *
    * @example
    * ```ts
-   * for (const c of await weather.commits()) console.log(c.commitId, c.kind, c.rowCount, c.validation?.success);
+   * for (const c of await weather.commits()) show(c.commitId, c.kind, c.rowCount, c.validation?.success);
    * ```
    */
   async commits(): Promise<CommitRecord[]> {
@@ -216,7 +216,7 @@ export class FeatureGroup {
    * @example
    * ```ts
    * const stats = await weather.statistics();
-   * console.log(stats.columns.temp_max.mean, stats.columns.temp_max.histogram);
+   * show(stats.columns.temp_max.mean, stats.columns.temp_max.histogram);
    * ```
    */
   async statistics(options: { commitId?: number } = {}): Promise<FeatureGroupStatistics> {
@@ -322,7 +322,7 @@ export class FeatureStore {
    *
    * @example
    * ```ts
-   * for (const g of await store.listFeatureGroups()) console.log(g.name, g.version, g.features.length);
+   * for (const g of await store.listFeatureGroups()) show(g.name, g.version, g.features.length);
    * ```
    */
   async listFeatureGroups(): Promise<FeatureGroupDefinition[]> {
