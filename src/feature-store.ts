@@ -7,7 +7,9 @@ import { instantToMillis, type Instant, type Where } from './offline/filters.ts'
 import type { DuckDbAssets } from './offline/duckdb/engine.ts';
 import type { IngestSource, Progress } from './offline/types.ts';
 import type { CommitRecord, FeatureGroupStatistics } from './registry/types.ts';
-import type { StoreWorkerApi } from './rpc/store-api.ts';
+import type { StoreWorkerApi, TrainingDataResult } from './rpc/store-api.ts';
+import { Query, type FeatureViewDefinition, type FeatureViewSpec } from './definitions/feature-view.ts';
+import type { SplitSpec, TrainingDatasetRecord } from './registry/types.ts';
 import { installErrorTransfer } from './rpc/transfer.ts';
 
 /** Options of {@link openFeatureStore}. */
@@ -140,6 +142,21 @@ export class FeatureGroup {
   }
 
   /**
+   * Starts a feature view query: these features of this group version (its rows are the default spine).
+   *
+   * @example
+   * ```ts
+   * const query = weather.select(['temp_max', 'precipitation']).join(air.select(['pm25']), { on: ['city'], prefix: 'air_' });
+   * ```
+   */
+  select(features: string[]): Query {
+    if (!Array.isArray(features) || features.some((f) => typeof f !== 'string')) {
+      throw new InvalidArgumentError('select() takes an array of feature names.');
+    }
+    return new Query({ left: { group: this.name, version: this.version, features: [...features] }, joins: [] });
+  }
+
+  /**
    * Validates a batch against the schema and writes it as one commit. Resolves once the commit is durable
    * (checkpointed in OPFS). Nothing is written when validation, an expectation suite (strict) or the signal fails.
    *
@@ -244,6 +261,126 @@ export class FeatureGroup {
   }
 }
 
+/** Options of {@link FeatureView.trainingData}. */
+export interface TrainingDataOptions {
+  /** Rows (keys, event time, labels) to build training data for; default: the left group's rows. */
+  spine?: Table | readonly Record<string, unknown>[];
+  /** Event-time range of the left group's rows used as spine (start inclusive, end exclusive). */
+  start?: Instant;
+  end?: Instant;
+  /** Only feature rows committed at or before each spine time, as they were known then. */
+  asOfKnown?: boolean;
+  /**
+   * `{ kind: 'time', trainEnd, testStart, validationStart? }` (instants) or `{ kind: 'random', test, validation?, seed? }`.
+   * Default: a time split at the 80th percentile of spine times.
+   */
+  split?: { kind: 'time'; trainEnd: Instant; testStart: Instant; validationStart?: Instant } | { kind: 'random'; test: number; validation?: number; seed?: number };
+}
+
+/** Training rows of a feature view, split, with the persisted training dataset they came from. */
+export interface TrainingData {
+  train: Table;
+  test: Table;
+  validation?: Table;
+  dataset: TrainingDatasetRecord;
+}
+
+function trainingResult(result: TrainingDataResult): TrainingData {
+  return {
+    train: tableFromIPC(result.train),
+    test: tableFromIPC(result.test),
+    ...(result.validation === null ? {} : { validation: tableFromIPC(result.validation) }),
+    dataset: result.dataset,
+  };
+}
+
+/**
+ * One version of a feature view: point-in-time-correct training data from pinned feature-group versions.
+ * Get one from {@link FeatureStore.createFeatureView} or {@link FeatureStore.getFeatureView}.
+ */
+export class FeatureView {
+  readonly definition: FeatureViewDefinition;
+
+  /** @internal */
+  constructor(
+    private readonly store: FeatureStore,
+    definition: FeatureViewDefinition,
+  ) {
+    this.definition = definition;
+  }
+
+  get name(): string {
+    return this.definition.name;
+  }
+
+  get version(): number {
+    return this.definition.version;
+  }
+
+  /**
+   * Builds training data: for each spine row and each group, the feature row with the same keys and the greatest
+   * event time at or before the spine time (within the group's TTL; ties → latest commit), then splits it, fits the
+   * view's transformations on the train split, applies them to every split, and persists a training dataset version.
+   *
+   * @example
+   * ```ts
+   * const { train, test, dataset } = await view.trainingData({ split: { kind: 'time', trainEnd: '2015-01-01', testStart: '2015-01-01' } });
+   * ```
+   */
+  async trainingData(options: TrainingDataOptions = {}): Promise<TrainingData> {
+    let spine: IngestSource | null = null;
+    if (options.spine !== undefined) {
+      if (isArrowTable(options.spine)) spine = { format: 'arrow', ipc: tableToIPC(options.spine, 'stream') };
+      else if (Array.isArray(options.spine)) spine = { format: 'rows', rows: options.spine as Record<string, unknown>[] };
+      else throw new InvalidArgumentError('spine must be an Arrow table or an array of row objects.');
+    }
+    let split: SplitSpec | undefined;
+    const given = options.split;
+    if (given?.kind === 'time') {
+      split = {
+        kind: 'time',
+        trainEnd: instantToMillis(given.trainEnd, 'split.trainEnd'),
+        testStart: instantToMillis(given.testStart, 'split.testStart'),
+        ...(given.validationStart === undefined ? {} : { validationStart: instantToMillis(given.validationStart, 'split.validationStart') }),
+      };
+    } else if (given !== undefined) {
+      split = given as SplitSpec;
+    }
+    const result = await this.store.api().trainingData(this.name, this.version, {
+      spine,
+      start: options.start === undefined ? null : instantToMillis(options.start, 'start'),
+      end: options.end === undefined ? null : instantToMillis(options.end, 'end'),
+      asOfKnown: options.asOfKnown ?? false,
+      split,
+    });
+    return trainingResult(result);
+  }
+
+  /**
+   * A persisted training dataset version: the same rows and split, with its stored (not refitted) transformations.
+   *
+   * @example
+   * ```ts
+   * const { train } = await view.getTrainingDataset(1);
+   * ```
+   */
+  async getTrainingDataset(version: number): Promise<TrainingData> {
+    return trainingResult(await this.store.api().getTrainingDataset(this.name, this.version, version));
+  }
+
+  /**
+   * Records of every training dataset version of this view, oldest first.
+   *
+   * @example
+   * ```ts
+   * for (const d of await view.listTrainingDatasets()) show(d.version, d.rowCounts);
+   * ```
+   */
+  async listTrainingDatasets(): Promise<TrainingDatasetRecord[]> {
+    return this.store.api().listTrainingDatasets(this.name, this.version);
+  }
+}
+
 /**
  * A feature store: feature groups in an offline store (DuckDB-WASM in a worker, persisted in OPFS) with their
  * definitions, commits and statistics in IndexedDB. Open it with {@link openFeatureStore}.
@@ -339,6 +476,59 @@ export class FeatureStore {
    */
   async deleteFeatureGroup(name: string, version: number): Promise<void> {
     return this.api().deleteFeatureGroup(name, version);
+  }
+
+  /**
+   * Creates a feature view version (or returns it when the same definition exists; a different one under the same
+   * name and version throws SchemaConflictError).
+   *
+   * @example
+   * ```ts
+   * const view = await store.createFeatureView({
+   *   name: 'rain', version: 1, query: weather.select(['temp_max', 'wind']), labels: ['precipitation'],
+   *   transforms: [{ kind: 'standardScaler', column: 'temp_max' }],
+   * });
+   * ```
+   */
+  async createFeatureView(spec: FeatureViewSpec): Promise<FeatureView> {
+    const plain = { ...spec, query: spec.query instanceof Query ? spec.query.spec : spec.query };
+    return new FeatureView(this, await this.api().createFeatureView(plain));
+  }
+
+  /**
+   * A feature view version; the latest when `version` is omitted. Throws NotFoundError.
+   *
+   * @example
+   * ```ts
+   * const view = await store.getFeatureView('rain');
+   * ```
+   */
+  async getFeatureView(name: string, version?: number): Promise<FeatureView> {
+    return new FeatureView(this, await this.api().getFeatureView(name, version));
+  }
+
+  /**
+   * Definitions of every feature view version.
+   *
+   * @example
+   * ```ts
+   * for (const v of await store.listFeatureViews()) show(v.name, v.version);
+   * ```
+   */
+  async listFeatureViews(): Promise<FeatureViewDefinition[]> {
+    return this.api().listFeatureViews();
+  }
+
+  /**
+   * Deletes a feature view version and its training datasets.
+   *
+   * @example
+   * ```ts
+   * await store.deleteFeatureView('rain', 1);
+   * ```
+   */
+  async deleteFeatureView(name: string, version: number): Promise<void> {
+    return this.api().deleteFeatureView(name, version);
   }
 
   /**

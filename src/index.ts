@@ -2,7 +2,10 @@
  * Larder: a feature store and the ML pipelines around it, running entirely in the browser.
  * @packageDocumentation
  */
-export { openFeatureStore, FeatureStore, FeatureGroup } from './feature-store.ts';
+export { openFeatureStore, FeatureStore, FeatureGroup, FeatureView } from './feature-store.ts';
+export type { TrainingData, TrainingDataOptions } from './feature-store.ts';
+export { Query, type QuerySpec, type FeatureViewSpec, type FeatureViewDefinition, type ViewFeature } from './definitions/feature-view.ts';
+export type { TransformSpec, FittedTransforms } from './transforms/model-dependent.ts';
 export type { OpenFeatureStoreOptions, InsertData, InsertOptions, InsertResult, ReadOptions, FileFormat } from './feature-store.ts';
 export type { FeatureGroupSpec, FeatureGroupDefinition, FeatureSpec, Feature } from './definitions/feature-group.ts';
 export { FEATURE_TYPES, type FeatureType } from './definitions/types.ts';
@@ -11,7 +14,7 @@ export type { Expectation, ExpectationSuite, ExpectationResult, ValidationReport
 export type { Where, ColumnFilter, FilterValue, Instant } from './offline/filters.ts';
 export type { Progress } from './offline/types.ts';
 export type { DuckDbAssets } from './offline/duckdb/engine.ts';
-export type { CommitRecord, CommitKind, FeatureGroupStatistics, ColumnStatistics } from './registry/types.ts';
+export type { CommitRecord, CommitKind, FeatureGroupStatistics, ColumnStatistics, TrainingDatasetRecord, SplitSpec } from './registry/types.ts';
 export {
   LarderError, InvalidArgumentError, InvalidNameError, NotFoundError, SchemaConflictError, ValidationError,
   ExpectationFailedError, ParseError, StoreLockedError, StoreClosedError, OperationAbortedError, QuotaExceededError,

@@ -33,7 +33,9 @@ export function assertUniqueNames(names: readonly string[], what: string): void 
     const previous = seen.get(nameKey(name));
     if (previous !== undefined) {
       throw new InvalidNameError(
-        `The ${what} names ${JSON.stringify(previous)} and ${JSON.stringify(name)} differ only by case; names are case-insensitive.`,
+        previous === name
+          ? `The ${what} name ${JSON.stringify(name)} appears twice; use a prefix or another name.`
+          : `The ${what} names ${JSON.stringify(previous)} and ${JSON.stringify(name)} differ only by case; names are case-insensitive.`,
         { details: { what, names: [previous, name] } },
       );
     }

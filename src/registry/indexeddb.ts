@@ -2,7 +2,8 @@ import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { FeatureGroupDefinition } from '../definitions/feature-group.ts';
 import { nameKey } from '../definitions/names.ts';
 import { QuotaExceededError, StorageError } from '../errors.ts';
-import type { CommitRecord, FeatureGroupStatistics, Registry } from './types.ts';
+import type { FeatureViewDefinition } from '../definitions/feature-view.ts';
+import type { CommitRecord, FeatureGroupStatistics, Registry, TrainingDatasetRecord } from './types.ts';
 
 interface StoredFeatureGroup {
   nameKey: string;
@@ -23,9 +24,11 @@ interface RegistrySchema extends DBSchema {
   featureGroups: { key: [string, number]; value: StoredFeatureGroup; indexes: { byName: string } };
   commits: { key: number; value: StoredCommit; indexes: { byGroup: [string, number, number] } };
   statistics: { key: [string, number, number]; value: StoredStatistics };
+  featureViews: { key: [string, number]; value: { nameKey: string; version: number; definition: FeatureViewDefinition } };
+  trainingDatasets: { key: [string, number, number]; value: TrainingDatasetRecord & { viewKey: string } };
 }
 
-export const REGISTRY_DB_VERSION = 1;
+export const REGISTRY_DB_VERSION = 2;
 
 /** The IndexedDB database name of a store's registry. */
 export function registryDbName(storeName: string): string {
@@ -53,6 +56,10 @@ export class IndexedDbRegistry implements Registry {
             const commits = database.createObjectStore('commits', { keyPath: 'commitId' });
             commits.createIndex('byGroup', ['groupKey', 'version', 'commitId']);
             database.createObjectStore('statistics', { keyPath: ['groupKey', 'version', 'commitId'] });
+          }
+          if (oldVersion < 2) {
+            database.createObjectStore('featureViews', { keyPath: ['nameKey', 'version'] });
+            database.createObjectStore('trainingDatasets', { keyPath: ['viewKey', 'viewVersion', 'version'] });
           }
         },
       });
@@ -134,6 +141,57 @@ export class IndexedDbRegistry implements Registry {
     if (stored === undefined) return undefined;
     const { groupKey: _groupKey, ...statistics } = stored;
     return statistics;
+  }
+
+  async putFeatureView(definition: FeatureViewDefinition): Promise<void> {
+    try {
+      const tx = this.db.transaction('featureViews', 'readwrite', { durability: 'strict' });
+      await Promise.all([tx.store.put({ nameKey: nameKey(definition.name), version: definition.version, definition }), tx.done]);
+    } catch (error) {
+      wrap(error, `saving feature view ${definition.name} v${definition.version}`);
+    }
+  }
+
+  async getFeatureView(name: string, version?: number): Promise<FeatureViewDefinition | undefined> {
+    const key = nameKey(name);
+    if (version !== undefined) return (await this.db.get('featureViews', [key, version]))?.definition;
+    const cursor = await this.db
+      .transaction('featureViews')
+      .store.openCursor(IDBKeyRange.bound([key, 0], [key, Number.MAX_SAFE_INTEGER]), 'prev');
+    return cursor?.value.definition;
+  }
+
+  async listFeatureViews(): Promise<FeatureViewDefinition[]> {
+    return (await this.db.getAll('featureViews')).map((v) => v.definition);
+  }
+
+  async deleteFeatureView(name: string, version: number): Promise<void> {
+    const key = nameKey(name);
+    try {
+      const tx = this.db.transaction(['featureViews', 'trainingDatasets'], 'readwrite', { durability: 'strict' });
+      await Promise.all([
+        tx.objectStore('featureViews').delete([key, version]),
+        tx.objectStore('trainingDatasets').delete(IDBKeyRange.bound([key, version, 0], [key, version, Number.MAX_SAFE_INTEGER])),
+        tx.done,
+      ]);
+    } catch (error) {
+      wrap(error, `deleting feature view ${name} v${version}`);
+    }
+  }
+
+  async putTrainingDataset(record: TrainingDatasetRecord): Promise<void> {
+    try {
+      const tx = this.db.transaction('trainingDatasets', 'readwrite', { durability: 'strict' });
+      await Promise.all([tx.store.put({ ...record, viewKey: nameKey(record.view) }), tx.done]);
+    } catch (error) {
+      wrap(error, `saving training dataset ${record.view} v${record.viewVersion} #${record.version}`);
+    }
+  }
+
+  async listTrainingDatasets(view: string, viewVersion: number): Promise<TrainingDatasetRecord[]> {
+    const key = nameKey(view);
+    const rows = await this.db.getAll('trainingDatasets', IDBKeyRange.bound([key, viewVersion, 0], [key, viewVersion, Number.MAX_SAFE_INTEGER]));
+    return rows.map(({ viewKey: _viewKey, ...record }) => record);
   }
 
   close(): void {

@@ -1,5 +1,7 @@
 import type { FeatureGroupDefinition } from '../definitions/feature-group.ts';
 import type { ValidationReport } from '../definitions/expectations.ts';
+import type { FeatureViewDefinition } from '../definitions/feature-view.ts';
+import type { FittedTransforms } from '../transforms/model-dependent.ts';
 
 /** What a commit did. */
 export type CommitKind = 'append' | 'upsert' | 'delete';
@@ -47,6 +49,26 @@ export interface FeatureGroupStatistics {
   columns: Record<string, ColumnStatistics>;
 }
 
+/** How training rows were split. Instants are epoch milliseconds. */
+export type SplitSpec =
+  | { kind: 'random'; test: number; validation?: number; seed: number }
+  | { kind: 'time'; trainEnd: number; testStart: number; validationStart?: number };
+
+/** A persisted training dataset version of a feature view. */
+export interface TrainingDatasetRecord {
+  view: string;
+  viewVersion: number;
+  version: number;
+  createdAt: number;
+  /** The retrieval parameters: event-time range of the spine (ms), asOfKnown, where the spine came from, the split. */
+  params: { start: number | null; end: number | null; asOfKnown: boolean; spine: 'left-group' | 'explicit'; split: SplitSpec };
+  rowCounts: { train: number; test: number; validation: number };
+  /** The model-dependent transformations fitted on the train split, or null when the view has none. */
+  transforms: FittedTransforms | null;
+  /** The offline table holding the rows (with a `_larder_split` column). */
+  table: string;
+}
+
 /**
  * The registry port: definitions, commit ledger mirror and statistics. Implemented on IndexedDB for
  * persistent stores and in memory for `persist: false`; both pass the same contract suite.
@@ -61,5 +83,12 @@ export interface Registry {
   listCommits(name: string, version: number): Promise<CommitRecord[]>;
   putStatistics(statistics: FeatureGroupStatistics): Promise<void>;
   getStatistics(name: string, version: number, commitId: number): Promise<FeatureGroupStatistics | undefined>;
+  putFeatureView(definition: FeatureViewDefinition): Promise<void>;
+  getFeatureView(name: string, version?: number): Promise<FeatureViewDefinition | undefined>;
+  listFeatureViews(): Promise<FeatureViewDefinition[]>;
+  /** Removes the view version and its training dataset records. */
+  deleteFeatureView(name: string, version: number): Promise<void>;
+  putTrainingDataset(record: TrainingDatasetRecord): Promise<void>;
+  listTrainingDatasets(view: string, viewVersion: number): Promise<TrainingDatasetRecord[]>;
   close(): void;
 }

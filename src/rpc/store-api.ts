@@ -1,7 +1,25 @@
 import type { FeatureGroupDefinition, FeatureGroupSpec } from '../definitions/feature-group.ts';
 import type { DuckDbAssets } from '../offline/duckdb/engine.ts';
 import type { CommitResult, IngestRequest, IngestSource, Progress, ReadRequest } from '../offline/types.ts';
-import type { CommitRecord, FeatureGroupStatistics } from '../registry/types.ts';
+import type { CommitRecord, FeatureGroupStatistics, TrainingDatasetRecord } from '../registry/types.ts';
+import type { FeatureViewDefinition, FeatureViewSpec } from '../definitions/feature-view.ts';
+
+/** Options of a training-data request, with instants as epoch milliseconds. */
+export interface TrainingDataRequest {
+  spine: IngestSource | null;
+  start: number | null;
+  end: number | null;
+  asOfKnown: boolean;
+  split: unknown;
+}
+
+/** Training rows as Arrow IPC (transferred), with the dataset's record. */
+export interface TrainingDataResult {
+  dataset: TrainingDatasetRecord;
+  train: Uint8Array;
+  test: Uint8Array;
+  validation: Uint8Array | null;
+}
 
 export interface OpenRequest {
   name: string;
@@ -28,6 +46,13 @@ export interface StoreWorkerApi {
   commits(name: string, version: number): Promise<CommitRecord[]>;
   statistics(name: string, version: number, commitId: number | null): Promise<FeatureGroupStatistics>;
   deleteRows(name: string, version: number, keys: IngestSource, operationId: number): Promise<CommitResult>;
+  createFeatureView(spec: FeatureViewSpec): Promise<FeatureViewDefinition>;
+  getFeatureView(name: string, version?: number): Promise<FeatureViewDefinition>;
+  listFeatureViews(): Promise<FeatureViewDefinition[]>;
+  deleteFeatureView(name: string, version: number): Promise<void>;
+  trainingData(name: string, version: number, request: TrainingDataRequest): Promise<TrainingDataResult>;
+  getTrainingDataset(name: string, version: number, datasetVersion: number): Promise<TrainingDataResult>;
+  listTrainingDatasets(name: string, version: number): Promise<TrainingDatasetRecord[]>;
   abort(operationId: number, reason: string): void;
   close(): Promise<void>;
 }

@@ -11,7 +11,15 @@ import type { CommitResult, IngestRequest, IngestSource, OperationControl, Progr
 import { IndexedDbRegistry } from '../registry/indexeddb.ts';
 import { MemoryRegistry } from '../registry/memory.ts';
 import type { CommitRecord, FeatureGroupStatistics, Registry } from '../registry/types.ts';
-import type { OpenRequest, StoreWorkerApi } from '../rpc/store-api.ts';
+import type { OpenRequest, StoreWorkerApi, TrainingDataRequest, TrainingDataResult } from '../rpc/store-api.ts';
+import { normalizeFeatureView, sameView, type FeatureViewDefinition, type FeatureViewSpec } from '../definitions/feature-view.ts';
+import type { TrainingDatasetRecord } from '../registry/types.ts';
+import { tableFromIPC, tableToIPC, Table, type Vector } from 'apache-arrow';
+import { ProblemCollector, columnsFromRows, conformTable } from '../ingest/conform.ts';
+import {
+  SPLIT_COLUMN, applyViewTransforms, assignSplits, fitViewTransforms, joinFeatures, microsOf, normalizeSplit, splitVector,
+  takeSplit, viewColumnTypes, type SplitName,
+} from '../pipelines/training-data.ts';
 import { acquireStoreLock } from './lock.ts';
 import { loadParquetWasm } from '../ingest/parquet.ts';
 
@@ -144,6 +152,159 @@ export class StoreService implements StoreWorkerApi {
         (onProgress as Partial<Comlink.ProxyMethods> | null)?.[Comlink.releaseProxy]?.();
       },
     };
+  }
+
+  private async view(name: string, version?: number): Promise<FeatureViewDefinition> {
+    validateName(name, 'feature view');
+    if (version !== undefined) validateVersion(version);
+    const found = await this.open_().registry.getFeatureView(name, version);
+    if (found === undefined) {
+      throw new NotFoundError(
+        version === undefined ? `Feature view '${name}' does not exist.` : `Feature view '${name}' has no version ${version}.`,
+        { details: { name, version } },
+      );
+    }
+    return found;
+  }
+
+  async createFeatureView(spec: FeatureViewSpec): Promise<FeatureViewDefinition> {
+    const { registry } = this.open_();
+    const groups = await registry.listFeatureGroups();
+    const definition = normalizeFeatureView(
+      spec,
+      (name, version) => groups.find((g) => nameKey(g.name) === nameKey(name) && g.version === version),
+      Date.now(),
+    );
+    const existing = await registry.getFeatureView(definition.name, definition.version);
+    if (existing !== undefined) {
+      if (sameView(existing, definition)) return existing;
+      throw new SchemaConflictError(
+        `Feature view ${existing.name} v${existing.version} already exists with a different definition. A view version is immutable: create version ${definition.version + 1}.`,
+        { details: { name: definition.name, version: definition.version } },
+      );
+    }
+    await registry.putFeatureView(definition);
+    return definition;
+  }
+
+  getFeatureView(name: string, version?: number): Promise<FeatureViewDefinition> {
+    return this.view(name, version);
+  }
+
+  listFeatureViews(): Promise<FeatureViewDefinition[]> {
+    return this.open_().registry.listFeatureViews();
+  }
+
+  async deleteFeatureView(name: string, version: number): Promise<void> {
+    const view = await this.view(name, validateVersion(version));
+    const { registry, offline } = this.open_();
+    const datasets = await registry.listTrainingDatasets(view.name, view.version);
+    await registry.deleteFeatureView(view.name, view.version);
+    await offline.dropTables(datasets.map((d) => d.table));
+  }
+
+  /** The spine: an explicit one conformed to the left group's key, event-time and label columns, or the left group's rows. */
+  private async spine(view: FeatureViewDefinition, request: TrainingDataRequest): Promise<Table> {
+    const left = await this.definition(view.spine.group, view.spine.version);
+    const names = [...view.spine.keys, view.spine.eventTime, ...view.labels.map((l) => l.name)];
+    if (request.spine !== null) {
+      const spineDefinition = { ...left, features: names.map((n) => left.features.find((f) => f.name === n)!) };
+      const problems = new ProblemCollector();
+      let columns: Vector[];
+      if (request.spine.format === 'arrow') columns = conformTable(spineDefinition, tableFromIPC(request.spine.ipc), problems);
+      else if (request.spine.format === 'rows') columns = columnsFromRows(spineDefinition, request.spine.rows, problems);
+      else throw new InvalidArgumentError('A spine is an Arrow table or an array of row objects.');
+      if (!problems.empty) {
+        throw new InvalidArgumentError(`The spine does not match ${left.name} v${left.version}: ${problems.list.map((p) => p.message).join('; ')}.`, {
+          details: { problems: problems.list },
+        });
+      }
+      return new Table(Object.fromEntries(names.map((n, i) => [n, columns[i]!])));
+    }
+    const ipc = await this.open_().offline.read(left, {
+      start: request.start, end: request.end, where: null, columns: names, asOfCommit: null, withCommitIds: false, limit: null,
+    });
+    return tableFromIPC(ipc);
+  }
+
+  private async joinView(view: FeatureViewDefinition, spine: Table, asOfKnown: boolean): Promise<Table> {
+    const { offline } = this.open_();
+    const groups = new Map<string, { definition: FeatureGroupDefinition; rows: Table }>();
+    for (const join of view.joins) {
+      const id = `${nameKey(join.group)}@${join.version}`;
+      if (groups.has(id)) continue;
+      const definition = await this.definition(join.group, join.version);
+      groups.set(id, { definition, rows: await offline.rowsForJoin(definition) });
+    }
+    return joinFeatures(view, spine, groups, await offline.commitTimes(), asOfKnown);
+  }
+
+  private splitResult(view: FeatureViewDefinition, dataset: TrainingDatasetRecord, splits: Record<SplitName, Table>): TrainingDataResult {
+    const ipc = (table: Table): Uint8Array => tableToIPC(applyViewTransforms(view, dataset.transforms, table), 'stream');
+    const result: TrainingDataResult = {
+      dataset,
+      train: ipc(splits.train),
+      test: ipc(splits.test),
+      validation: dataset.rowCounts.validation > 0 ? ipc(splits.validation) : null,
+    };
+    const buffers = [result.train.buffer, result.test.buffer, ...(result.validation === null ? [] : [result.validation.buffer])];
+    return Comlink.transfer(result, buffers);
+  }
+
+  async trainingData(name: string, version: number, request: TrainingDataRequest): Promise<TrainingDataResult> {
+    const view = await this.view(name, version);
+    const { registry, offline } = this.open_();
+    const left = await this.definition(view.spine.group, view.spine.version);
+    const spine = await this.spine(view, request);
+    const joined = await this.joinView(view, spine, request.asOfKnown);
+    const times = microsOf(joined.getChild(view.spine.eventTime)!);
+    const split = normalizeSplit(request.split, times);
+    const assigned = assignSplits(split, times);
+    const types = viewColumnTypes(view, left);
+    const splits = {
+      train: takeSplit(joined, assigned, 'train', types),
+      test: takeSplit(joined, assigned, 'test', types),
+      validation: takeSplit(joined, assigned, 'validation', types),
+    };
+    const previous = await registry.listTrainingDatasets(view.name, view.version);
+    const datasetVersion = previous.reduce((max, d) => Math.max(max, d.version), 0) + 1;
+    const table = `td_${nameKey(view.name)}_v${view.version}_${datasetVersion}`;
+    const stored = new Table({ ...Object.fromEntries(joined.schema.fields.map((f) => [f.name, joined.getChild(f.name)!])), [SPLIT_COLUMN]: splitVector(assigned) });
+    await offline.writeTable(table, stored);
+    const dataset: TrainingDatasetRecord = {
+      view: view.name,
+      viewVersion: view.version,
+      version: datasetVersion,
+      createdAt: Date.now(),
+      params: { start: request.start, end: request.end, asOfKnown: request.asOfKnown, spine: request.spine === null ? 'left-group' : 'explicit', split },
+      rowCounts: { train: splits.train.numRows, test: splits.test.numRows, validation: splits.validation.numRows },
+      transforms: fitViewTransforms(view, splits.train),
+      table,
+    };
+    await registry.putTrainingDataset(dataset);
+    return this.splitResult(view, dataset, splits);
+  }
+
+  async getTrainingDataset(name: string, version: number, datasetVersion: number): Promise<TrainingDataResult> {
+    const view = await this.view(name, version);
+    const { registry, offline } = this.open_();
+    const dataset = (await registry.listTrainingDatasets(view.name, view.version)).find((d) => d.version === datasetVersion);
+    if (dataset === undefined) throw new NotFoundError(`Feature view ${view.name} v${view.version} has no training dataset ${datasetVersion}.`);
+    const left = await this.definition(view.spine.group, view.spine.version);
+    const stored = await offline.readTable(dataset.table);
+    const assigned = stored.getChild(SPLIT_COLUMN)!.toArray() as (SplitName | null)[];
+    const types = viewColumnTypes(view, left);
+    const rows = new Table(Object.fromEntries(stored.schema.fields.filter((f) => f.name !== SPLIT_COLUMN).map((f) => [f.name, stored.getChild(f.name)!])));
+    return this.splitResult(view, dataset, {
+      train: takeSplit(rows, assigned, 'train', types),
+      test: takeSplit(rows, assigned, 'test', types),
+      validation: takeSplit(rows, assigned, 'validation', types),
+    });
+  }
+
+  async listTrainingDatasets(name: string, version: number): Promise<TrainingDatasetRecord[]> {
+    const view = await this.view(name, version);
+    return this.open_().registry.listTrainingDatasets(view.name, view.version);
   }
 
   abort(operationId: number, reason: string): void {

@@ -632,6 +632,54 @@ export class DuckDbOfflineStore implements OfflineStore {
     };
   }
 
+  /** Every stored row of a group, superseded ones included, with the hidden commit and superseded-by columns. */
+  async rowsForJoin(definition: FeatureGroupDefinition): Promise<Table> {
+    try {
+      return await this.engine.reader.query(sql`SELECT * FROM ${ident(tableNameOf(definition))}`);
+    } catch (error) {
+      throw engineError(error, `reading ${definition.name} v${definition.version}`);
+    }
+  }
+
+  /** When each commit became durable: commit id → epoch milliseconds. */
+  async commitTimes(): Promise<Map<number, number>> {
+    const rows = await this.rows(sql`SELECT commit_id, committed_at FROM ${LEDGER}`);
+    return new Map(rows.map((r) => [toNumber(r['commit_id']), toNumber(r['committed_at'])]));
+  }
+
+  /** Replaces a whole table with an Arrow table (training datasets), durably. */
+  writeTable(name: string, table: Table): Promise<void> {
+    return this.writes.run(async () => {
+      const w = this.engine.writer;
+      try {
+        await w.query(sql`BEGIN TRANSACTION; DROP TABLE IF EXISTS ${ident(name)};`);
+        await w.insertArrowFromIPCStream(tableToIPC(table, 'stream'), { name, create: true });
+        await w.query(sql`COMMIT`);
+      } catch (error) {
+        await w.query(sql`ROLLBACK`).catch(() => undefined); // report the failure that caused the rollback
+        throw engineError(error, `writing ${name}`);
+      }
+      await this.checkpoint(`writing ${name}`);
+    });
+  }
+
+  /** A whole table as Arrow. */
+  async readTable(name: string): Promise<Table> {
+    try {
+      return await this.engine.reader.query(sql`SELECT * FROM ${ident(name)}`);
+    } catch (error) {
+      throw engineError(error, `reading ${name}`);
+    }
+  }
+
+  /** Drops tables by name, durably. */
+  dropTables(names: readonly string[]): Promise<void> {
+    return this.writes.run(async () => {
+      for (const name of names) await this.engine.writer.query(sql`DROP TABLE IF EXISTS ${ident(name)}`);
+      await this.checkpoint('dropping tables');
+    });
+  }
+
   close(): Promise<void> {
     return this.writes.run(() => this.engine.close());
   }

@@ -1,0 +1,255 @@
+import { Float64, Table, Utf8, makeData, makeVector, vectorFromArray, type Vector } from 'apache-arrow';
+import type { FeatureGroupDefinition } from '../definitions/feature-group.ts';
+import type { FeatureViewDefinition } from '../definitions/feature-view.ts';
+import { nameKey } from '../definitions/names.ts';
+import type { FeatureType } from '../definitions/types.ts';
+import { InvalidArgumentError, LarderError } from '../errors.ts';
+import { buildVector } from '../ingest/columns.ts';
+import { COMMIT_COLUMN, SUPERSEDED_COLUMN } from '../ingest/conform.ts';
+import { pointInTimeIndices, type KeyColumn, type PitGroup } from '../offline/pit/join.ts';
+import { applyTransforms, fitTransforms, type FittedTransforms, type TransformInput } from '../transforms/model-dependent.ts';
+import type { SplitSpec } from '../registry/types.ts';
+
+/** The column that says which split a stored training row belongs to. */
+export const SPLIT_COLUMN = '_larder_split';
+
+export type SplitName = 'train' | 'test' | 'validation';
+
+/** Epoch microseconds of a Timestamp(µs) vector as float64 (exact until 2255); nulls become NaN. */
+export function microsOf(vector: Vector): Float64Array {
+  const out = new Float64Array(vector.length);
+  let row = 0;
+  for (const chunk of vector.data) {
+    const values = chunk.values as BigInt64Array;
+    for (let i = 0; i < chunk.length; i++, row++) out[row] = chunk.getValid(i) ? Number(values[i]!) : Number.NaN;
+  }
+  return out;
+}
+
+function keyColumn(vector: Vector): KeyColumn {
+  const values = new Array<number | bigint | string | null>(vector.length);
+  for (let i = 0; i < vector.length; i++) values[i] = (vector.get(i) as number | bigint | string | null) ?? null;
+  return values;
+}
+
+/** A group's stored rows (feature columns plus the hidden commit and superseded-by columns) as the join needs them. */
+export function pitGroupOf(definition: FeatureGroupDefinition, rows: Table, commitTimesMs: ReadonlyMap<number, number>): PitGroup {
+  const commits = rows.getChild(COMMIT_COLUMN)!;
+  const superseded = rows.getChild(SUPERSEDED_COLUMN)!;
+  const n = rows.numRows;
+  const commitId = new Float64Array(n);
+  const committedAt = new Float64Array(n);
+  const supersededAt = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = Number(commits.get(i) as bigint);
+    commitId[i] = c;
+    committedAt[i] = (commitTimesMs.get(c) ?? Number.NaN) * 1000;
+    const s = superseded.get(i) as bigint | null;
+    supersededAt[i] = s === null ? Number.NaN : (commitTimesMs.get(Number(s)) ?? Number.NaN) * 1000;
+  }
+  return {
+    keys: definition.primaryKey.map((k) => keyColumn(rows.getChild(k)!)),
+    time: microsOf(rows.getChild(definition.eventTime)!),
+    commitId,
+    committedAt,
+    supersededAt,
+  };
+}
+
+function gather(source: Vector, type: Parameters<typeof buildVector>[0], indices: Int32Array): Vector {
+  return buildVector(
+    type,
+    indices.length,
+    (row) => {
+      const index = indices[row]!;
+      return index < 0 ? null : (source.get(index) as unknown);
+    },
+    (_row, failure) => {
+      throw new LarderError('STORAGE_FAILED', `Gathering a stored value failed: ${failure.message}`);
+    },
+  );
+}
+
+/**
+ * Point-in-time-correct feature rows for a spine: for each view group, the row each spine row sees (see
+ * `pointInTimeIndices`), gathered into one Arrow table of spine keys, event time, features (view order) and labels.
+ */
+export function joinFeatures(
+  view: FeatureViewDefinition,
+  spine: Table,
+  groups: ReadonlyMap<string, { definition: FeatureGroupDefinition; rows: Table }>,
+  commitTimesMs: ReadonlyMap<number, number>,
+  asOfKnown: boolean,
+): Table {
+  const spineTime = microsOf(spine.getChild(view.spine.eventTime)!);
+  const indicesByGroup = new Map<string, Int32Array>();
+  for (const join of view.joins) {
+    const id = `${nameKey(join.group)}@${join.version}`;
+    const group = groups.get(id);
+    if (group === undefined) throw new InvalidArgumentError(`Rows of ${join.group} v${join.version} are missing.`);
+    const ttl = group.definition.ttlSeconds === null ? null : group.definition.ttlSeconds * 1e6;
+    const indices = pointInTimeIndices(
+      { keys: join.spineKeys.map((k) => keyColumn(spine.getChild(k)!)), time: spineTime },
+      pitGroupOf(group.definition, group.rows, commitTimesMs),
+      { ttl, asOfKnown },
+    );
+    indicesByGroup.set(id, indices);
+  }
+  const columns: Record<string, Vector> = {};
+  for (const k of view.spine.keys) columns[k] = spine.getChild(k)!;
+  columns[view.spine.eventTime] = spine.getChild(view.spine.eventTime)!;
+  for (const f of view.features) {
+    const id = `${nameKey(f.group)}@${f.version}`;
+    const rows = groups.get(id)!.rows;
+    columns[f.name] = gather(rows.getChild(f.column)!, f.type, indicesByGroup.get(id)!);
+  }
+  for (const l of view.labels) columns[l.name] = spine.getChild(l.name)!;
+  return new Table(columns);
+}
+
+/** A small seeded PRNG (mulberry32), so a random split is reproducible from its seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Which split each row belongs to (null: in a gap of a time split, dropped). Times are spine times in µs. */
+export function assignSplits(split: SplitSpec, timesMicros: Float64Array): (SplitName | null)[] {
+  const out = new Array<SplitName | null>(timesMicros.length);
+  if (split.kind === 'random') {
+    const next = seededRandom(split.seed);
+    const validation = split.validation ?? 0;
+    for (let i = 0; i < out.length; i++) {
+      const r = next();
+      out[i] = r < split.test ? 'test' : r < split.test + validation ? 'validation' : 'train';
+    }
+    return out;
+  }
+  const trainEnd = split.trainEnd * 1000;
+  const testStart = split.testStart * 1000;
+  const validationStart = split.validationStart === undefined ? null : split.validationStart * 1000;
+  for (let i = 0; i < out.length; i++) {
+    const t = timesMicros[i]!;
+    if (t >= testStart) out[i] = 'test';
+    else if (validationStart !== null && t >= validationStart) out[i] = 'validation';
+    else out[i] = t < trainEnd ? 'train' : null;
+  }
+  return out;
+}
+
+/** Validates a split and fills in the default: a time split at the 80th percentile of spine times. */
+export function normalizeSplit(split: unknown, timesMicros: Float64Array): SplitSpec {
+  if (split === undefined) {
+    const sorted = Float64Array.from(timesMicros).filter((t) => !Number.isNaN(t)).sort();
+    const at = sorted.length === 0 ? 0 : sorted[Math.floor(sorted.length * 0.8)]! / 1000;
+    return { kind: 'time', trainEnd: at, testStart: at };
+  }
+  const s = split as Partial<SplitSpec> & Record<string, unknown>;
+  if (s.kind === 'random') {
+    const test = s['test'];
+    const validation = s['validation'] ?? 0;
+    if (typeof test !== 'number' || test < 0 || typeof validation !== 'number' || validation < 0 || test + validation >= 1) {
+      throw new InvalidArgumentError('A random split needs test (and optional validation) fractions in [0, 1) that sum below 1.');
+    }
+    const seed = s['seed'] ?? 42;
+    if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) throw new InvalidArgumentError('split.seed must be an integer.');
+    return { kind: 'random', test, ...(validation > 0 ? { validation } : {}), seed };
+  }
+  if (s.kind === 'time') {
+    const trainEnd = s['trainEnd'];
+    const testStart = s['testStart'];
+    const validationStart = s['validationStart'];
+    if (typeof trainEnd !== 'number' || typeof testStart !== 'number' || testStart < trainEnd) {
+      throw new InvalidArgumentError('A time split needs trainEnd <= testStart (epoch ms, Date or ISO string).');
+    }
+    if (validationStart !== undefined && (typeof validationStart !== 'number' || validationStart < trainEnd || validationStart > testStart)) {
+      throw new InvalidArgumentError('split.validationStart must lie between trainEnd and testStart.');
+    }
+    return { kind: 'time', trainEnd, testStart, ...(validationStart === undefined ? {} : { validationStart }) };
+  }
+  throw new InvalidArgumentError("split.kind must be 'random' or 'time'.");
+}
+
+/** The type of every column of a view's training rows (spine keys, event time, features, labels). */
+export function viewColumnTypes(view: FeatureViewDefinition, left: FeatureGroupDefinition): Map<string, FeatureType> {
+  const types = new Map<string, FeatureType>();
+  for (const k of view.spine.keys) types.set(k, left.features.find((f) => f.name === k)!.type);
+  types.set(view.spine.eventTime, 'timestamp');
+  for (const f of view.features) types.set(f.name, f.type);
+  for (const l of view.labels) types.set(l.name, l.type);
+  return types;
+}
+
+/** Rows of a table whose split is `name`, in order. */
+export function takeSplit(table: Table, splits: readonly (SplitName | null)[], name: SplitName, types: ReadonlyMap<string, FeatureType>): Table {
+  const rows: number[] = [];
+  splits.forEach((s, i) => {
+    if (s === name) rows.push(i);
+  });
+  const indices = Int32Array.from(rows);
+  const columns: Record<string, Vector> = {};
+  for (const field of table.schema.fields) {
+    const type = types.get(field.name);
+    if (type === undefined) throw new InvalidArgumentError(`No type known for training column '${field.name}'.`);
+    columns[field.name] = gather(table.getChild(field.name)!, type, indices);
+  }
+  return new Table(columns);
+}
+
+/** The split column to store with the rows. */
+export function splitVector(splits: readonly (SplitName | null)[]): Vector {
+  return vectorFromArray(splits as (string | null)[], new Utf8());
+}
+
+function transformInput(table: Table, columns: readonly string[]): TransformInput {
+  const out: TransformInput = {};
+  for (const name of columns) {
+    const vector = table.getChild(name);
+    if (vector === null) continue;
+    const values = new Array<number | string | null>(vector.length);
+    for (let i = 0; i < vector.length; i++) {
+      const v = vector.get(i) as unknown;
+      values[i] = v === null || v === undefined ? null : typeof v === 'bigint' ? Number(v) : (v as number | string);
+    }
+    out[name] = values;
+  }
+  return out;
+}
+
+/** Fits the view's transformations on the train rows. */
+export function fitViewTransforms(view: FeatureViewDefinition, train: Table): FittedTransforms | null {
+  if (view.transforms.length === 0) return null;
+  return fitTransforms(view.transforms, transformInput(train, view.features.map((f) => f.name)));
+}
+
+/** Applies fitted transformations to a split: transformed columns replace their sources, one-hot columns follow theirs. */
+export function applyViewTransforms(view: FeatureViewDefinition, fitted: FittedTransforms | null, table: Table): Table {
+  if (fitted === null) return table;
+  const outputs = applyTransforms(fitted, transformInput(table, view.features.map((f) => f.name)));
+  const oneHot = new Map(
+    fitted.transforms.flatMap((t) => (t.kind === 'oneHotEncoder' ? [[t.column, t.outputColumns] as const] : [])),
+  );
+  const columns: Record<string, Vector> = {};
+  const asVector = (values: ArrayLike<number | string | null>): Vector => {
+    if (values instanceof Float64Array) return makeVector(makeData({ type: new Float64(), length: values.length, data: values }));
+    const list = Array.from(values);
+    return list.some((v) => typeof v === 'string') ? vectorFromArray(list as (string | null)[], new Utf8()) : vectorFromArray(list as (number | null)[], new Float64());
+  };
+  for (const field of table.schema.fields) {
+    const produced = oneHot.get(field.name);
+    if (produced !== undefined) {
+      for (const out of produced) columns[out] = asVector(outputs[out]!);
+    } else if (outputs[field.name] !== undefined) {
+      columns[field.name] = asVector(outputs[field.name]!);
+    } else {
+      columns[field.name] = table.getChild(field.name)!;
+    }
+  }
+  return new Table(columns);
+}

@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest';
+import type { Table } from 'apache-arrow';
+import { openFeatureStore, NotFoundError, SchemaConflictError, InvalidArgumentError } from '../../src/index.ts';
+import { naivePointInTime } from '../support/pit-oracle.ts';
+import { uniqueStoreName } from '../support/names.ts';
+
+const US = 1000; // µs per ms
+const base = Date.UTC(2024, 0, 1);
+
+interface SiteRow { device: string; ts: number; hum: number; commit: number; committedAt: number; supersededAt: number }
+
+const column = (table: Table, name: string): unknown[] => {
+  const v = table.getChild(name)!;
+  return Array.from({ length: v.length }, (_, i) => v.get(i) as unknown);
+};
+
+async function setup() {
+  const store = await openFeatureStore({ name: uniqueStoreName('fv'), persist: false });
+  const sensor = await store.createFeatureGroup({
+    name: 'sensor', version: 1, primaryKey: 'device', eventTime: 'ts',
+    features: { device: 'string', ts: 'timestamp', temp: 'float64', label: 'float64' },
+  });
+  const site = await store.createFeatureGroup({
+    name: 'site', version: 1, primaryKey: 'device', eventTime: 'ts', ttl: 60,
+    features: { device: 'string', ts: 'timestamp', hum: 'float64' },
+  });
+  // Site rows in three commits: exact ties on (device, ts) across commits, and an upsert that supersedes a row.
+  const site1 = [
+    { device: 'a', ts: base, hum: 1 }, { device: 'a', ts: base + 30_000, hum: 2 }, { device: 'b', ts: base + 10_000, hum: 3 },
+  ];
+  const site2 = [{ device: 'a', ts: base + 30_000, hum: 20 }, { device: 'b', ts: base + 70_000, hum: 4 }];
+  const site3 = [{ device: 'a', ts: base, hum: 10 }];
+  const rows: SiteRow[] = [];
+  for (const [batch, mode] of [[site1, 'append'], [site2, 'append'], [site3, 'upsert']] as const) {
+    const c = await site.insert(batch, { mode });
+    if (mode === 'upsert') {
+      for (const r of rows) {
+        if (batch.some((b) => b.device === r.device && b.ts === r.ts) && Number.isNaN(r.supersededAt)) r.supersededAt = c.committedAt * US;
+      }
+    }
+    for (const r of batch) rows.push({ ...r, commit: c.commitId, committedAt: c.committedAt, supersededAt: Number.NaN });
+  }
+  await sensor.insert([
+    { device: 'a', ts: base + 5_000, temp: 10, label: 1 }, { device: 'a', ts: base + 40_000, temp: 12, label: 0 },
+    { device: 'b', ts: base + 80_000, temp: 14, label: 1 }, { device: 'c', ts: base + 90_000, temp: 16, label: 0 },
+  ]);
+  return { store, sensor, site, siteRows: rows };
+}
+
+function expectedHum(spine: { device: string; ts: number }[], siteRows: SiteRow[], asOfKnown: boolean): (number | null)[] {
+  const indices = naivePointInTime(
+    { keys: [spine.map((s) => s.device)], time: Float64Array.from(spine, (s) => s.ts * US) },
+    {
+      keys: [siteRows.map((r) => r.device)],
+      time: Float64Array.from(siteRows, (r) => r.ts * US),
+      commitId: Float64Array.from(siteRows, (r) => r.commit),
+      committedAt: Float64Array.from(siteRows, (r) => r.committedAt * US),
+      supersededAt: Float64Array.from(siteRows, (r) => r.supersededAt),
+    },
+    { ttl: 60 * 1e6, asOfKnown },
+  );
+  return indices.map((i) => (i < 0 ? null : siteRows[i]!.hum));
+}
+
+describe('feature views and training data', () => {
+  it('joins point-in-time: ties to the latest commit, TTL bounds inclusive, upserts, no match → null, spine order', async () => {
+    const { store, sensor, site, siteRows } = await setup();
+    const view = await store.createFeatureView({
+      name: 'v', version: 1, query: sensor.select(['temp']).join(site.select(['hum']), { prefix: 'site_' }), labels: ['label'],
+    });
+    expect(view.definition.features.map((f) => f.name)).toEqual(['temp', 'site_hum']);
+    const spine = [
+      { device: 'a', ts: base + 30_000, label: 1 },       // tie at 30s: commit 2 wins (20)
+      { device: 'a', ts: base + 29_999, label: 1 },       // before the tie: the upserted row at base (10)
+      { device: 'a', ts: base - 1, label: 0 },            // before all history
+      { device: 'b', ts: base + 70_000, label: 0 },       // equal time, inclusive (4)
+      { device: 'b', ts: base + 69_999, label: 0 },       // 3 at 10s is 59.999 s old: inside the TTL
+      { device: 'b', ts: base + 70_000 - 1, label: 0 },   // duplicate spine row
+      { device: 'a', ts: base + 90_000, label: 1 },       // 20 at 30s is exactly 60 s old: inclusive
+      { device: 'a', ts: base + 90_001, label: 1 },       // 1 ms beyond the TTL: null
+      { device: 'z', ts: base + 50_000, label: 1 },       // no history
+    ];
+    const { train, test, dataset } = await view.trainingData({ spine, split: { kind: 'random', test: 0, seed: 7 } });
+    expect(test.numRows).toBe(0);
+    expect(column(train, 'device')).toEqual(spine.map((s) => s.device));
+    expect(column(train, 'ts')).toEqual(spine.map((s) => s.ts));
+    expect(column(train, 'label')).toEqual(spine.map((s) => s.label));
+    const hum = expectedHum(spine, siteRows, false);
+    expect(hum).toEqual([20, 10, null, 4, 3, 3, 20, null, null]); // the oracle agrees with the hand-computed answer
+    expect(column(train, 'site_hum')).toEqual(hum);
+    expect(column(train, 'temp')).toEqual([10, 10, null, null, null, null, 12, 12, null]);
+    expect(dataset.version).toBe(1);
+    expect(dataset.params.spine).toBe('explicit');
+    // The dataset is persisted: the same rows come back.
+    const again = await view.getTrainingDataset(1);
+    expect(column(again.train, 'site_hum')).toEqual(hum);
+    expect((await view.listTrainingDatasets()).map((d) => d.version)).toEqual([1]);
+    await store.close();
+  });
+
+  it('never leaks: features planted after each spine row do not appear; asOfKnown hides late commits', async () => {
+    const { store, sensor, site, siteRows } = await setup();
+    const view = await store.createFeatureView({ name: 'v', version: 1, query: sensor.select(['temp']).join(site.select(['hum'])) });
+    // A late commit: rows dated in the past, committed now.
+    const now = Date.now();
+    const early = await site.insert([{ device: 'q', ts: now - 30_000, hum: 100 }]);
+    await new Promise((r) => setTimeout(r, 30));
+    const late = await site.insert([{ device: 'q', ts: now - 20_000, hum: 200 }]);
+    siteRows.push(
+      { device: 'q', ts: now - 30_000, hum: 100, commit: early.commitId, committedAt: early.committedAt, supersededAt: Number.NaN },
+      { device: 'q', ts: now - 20_000, hum: 200, commit: late.commitId, committedAt: late.committedAt, supersededAt: Number.NaN },
+    );
+    const between = Math.floor((early.committedAt + late.committedAt) / 2);
+    const spine = [{ device: 'q', ts: between }, { device: 'a', ts: base + 31_000 }];
+    const plain = await view.trainingData({ spine, split: { kind: 'random', test: 0 } });
+    const known = await view.trainingData({ spine, split: { kind: 'random', test: 0 }, asOfKnown: true });
+    expect(column(plain.train, 'hum')).toEqual(expectedHum(spine, siteRows, false));
+    expect(column(known.train, 'hum')).toEqual(expectedHum(spine, siteRows, true));
+    expect(column(plain.train, 'hum')[0]).toBe(200);
+    expect(column(known.train, 'hum')[0]).toBe(100);
+    // Plant a value dated after every spine row: nothing changes.
+    await site.insert([{ device: 'a', ts: base + 31_000 + 1, hum: 999 }, { device: 'q', ts: between + 1, hum: 999 }]);
+    const after = await view.trainingData({ spine, split: { kind: 'random', test: 0 } });
+    expect(column(after.train, 'hum')).toEqual(column(plain.train, 'hum'));
+    await store.close();
+  });
+
+  it('uses the left group as spine, splits by time, fits transformations on the train split only', async () => {
+    const { store, sensor, site } = await setup();
+    const view = await store.createFeatureView({
+      name: 'scaled', version: 1, query: sensor.select(['temp']).join(site.select(['hum'])), labels: ['label'],
+      transforms: [{ kind: 'standardScaler', column: 'temp' }],
+    });
+    const cut = base + 50_000;
+    const { train, test, dataset } = await view.trainingData({ split: { kind: 'time', trainEnd: cut, testStart: cut } });
+    // Left-group rows by event time: temps 10 and 12 before the cut, 14 and 16 after.
+    expect(column(train, 'ts')).toEqual([base + 5_000, base + 40_000]);
+    expect(column(test, 'ts')).toEqual([base + 80_000, base + 90_000]);
+    const mean = 11;
+    const std = 1; // population std of [10, 12]
+    expect(dataset.transforms?.transforms[0]).toEqual({ kind: 'standardScaler', column: 'temp', mean, std });
+    expect(column(train, 'temp')).toEqual([(10 - mean) / std, (12 - mean) / std]);
+    expect(column(test, 'temp')).toEqual([(14 - mean) / std, (16 - mean) / std]);
+    expect(column(test, 'label')).toEqual([1, 0]);
+    expect(dataset.rowCounts).toEqual({ train: 2, test: 2, validation: 0 });
+    const stored = await view.getTrainingDataset(dataset.version);
+    expect(column(stored.test, 'temp')).toEqual(column(test, 'temp'));
+    await store.close();
+  });
+
+  it('pins versions: views are immutable, validated, listed and deleted', async () => {
+    const { store, sensor, site } = await setup();
+    const spec = { name: 'v', version: 1, query: sensor.select(['temp']).join(site.select(['hum'])) };
+    const v1 = await store.createFeatureView(spec);
+    expect((await store.createFeatureView(spec)).definition).toEqual(v1.definition);
+    await expect(store.createFeatureView({ ...spec, query: sensor.select(['label']) })).rejects.toBeInstanceOf(SchemaConflictError);
+    await expect(store.createFeatureView({ ...spec, version: 2, query: sensor.select(['nope']) })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(store.createFeatureView({ ...spec, version: 2, query: sensor.select(['temp']).join(sensor.select(['temp'])) })).rejects.toThrow(/appears twice/);
+    await v1.trainingData();
+    expect((await store.listFeatureViews()).map((v) => v.version)).toEqual([1]);
+    await store.deleteFeatureView('v', 1);
+    await expect(store.getFeatureView('v')).rejects.toBeInstanceOf(NotFoundError);
+    await store.close();
+  });
+});
