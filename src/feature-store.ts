@@ -369,6 +369,25 @@ export class FeatureView {
   }
 
   /**
+   * Batch data for scoring: every entity of the left group with a row in [start, end), with its latest feature values
+   * as of just before `end` (point-in-time, TTLs applied), optionally transformed with a training dataset's fitted
+   * transformations.
+   *
+   * @example
+   * ```ts
+   * const batch = await view.getBatchData({ start: '2015-12-01', end: '2016-01-01', trainingDataset: 1 });
+   * ```
+   */
+  async getBatchData(options: { start?: Instant; end: Instant; trainingDataset?: number }): Promise<Table> {
+    const bytes = await this.store.api().batchData(this.name, this.version, {
+      start: options.start === undefined ? null : instantToMillis(options.start, 'start'),
+      end: instantToMillis(options.end, 'end'),
+      datasetVersion: options.trainingDataset ?? null,
+    });
+    return tableFromIPC(bytes);
+  }
+
+  /**
    * Records of every training dataset version of this view, oldest first.
    *
    * @example

@@ -1,4 +1,4 @@
-import { Float64, Table, Utf8, makeData, makeVector, vectorFromArray, type Vector } from 'apache-arrow';
+import { Float64, Table, TimestampMicrosecond, Utf8, makeData, makeVector, vectorFromArray, type Vector } from 'apache-arrow';
 import type { FeatureGroupDefinition } from '../definitions/feature-group.ts';
 import type { FeatureViewDefinition } from '../definitions/feature-view.ts';
 import { nameKey } from '../definitions/names.ts';
@@ -103,7 +103,11 @@ export function joinFeatures(
     const rows = groups.get(id)!.rows;
     columns[f.name] = gather(rows.getChild(f.column)!, f.type, indicesByGroup.get(id)!);
   }
-  for (const l of view.labels) columns[l.name] = spine.getChild(l.name)!;
+  for (const l of view.labels) {
+    // Batch data has no labels: its spine is entities at an instant.
+    const label = spine.getChild(l.name);
+    if (label !== null) columns[l.name] = label;
+  }
   return new Table(columns);
 }
 
@@ -252,4 +256,9 @@ export function applyViewTransforms(view: FeatureViewDefinition, fitted: FittedT
     }
   }
   return new Table(columns);
+}
+
+/** A constant Timestamp(µs) column: the spine time of batch data. */
+export function constantTimestamps(length: number, micros: bigint): Vector {
+  return makeVector(makeData({ type: new TimestampMicrosecond(), length, data: new BigInt64Array(length).fill(micros) }));
 }

@@ -53,6 +53,7 @@ export interface StoreWorkerApi {
   trainingData(name: string, version: number, request: TrainingDataRequest): Promise<TrainingDataResult>;
   getTrainingDataset(name: string, version: number, datasetVersion: number): Promise<TrainingDataResult>;
   listTrainingDatasets(name: string, version: number): Promise<TrainingDatasetRecord[]>;
+  batchData(name: string, version: number, request: { start: number | null; end: number; datasetVersion: number | null }): Promise<Uint8Array>;
   abort(operationId: number, reason: string): void;
   close(): Promise<void>;
 }

@@ -17,7 +17,7 @@ import type { TrainingDatasetRecord } from '../registry/types.ts';
 import { tableFromIPC, tableToIPC, Table, type Vector } from 'apache-arrow';
 import { ProblemCollector, columnsFromRows, conformTable } from '../ingest/conform.ts';
 import {
-  SPLIT_COLUMN, applyViewTransforms, assignSplits, fitViewTransforms, joinFeatures, microsOf, normalizeSplit, splitVector,
+  SPLIT_COLUMN, applyViewTransforms, assignSplits, constantTimestamps, fitViewTransforms, joinFeatures, microsOf, normalizeSplit, splitVector,
   takeSplit, viewColumnTypes, type SplitName,
 } from '../pipelines/training-data.ts';
 import { acquireStoreLock } from './lock.ts';
@@ -300,6 +300,28 @@ export class StoreService implements StoreWorkerApi {
       test: takeSplit(rows, assigned, 'test', types),
       validation: takeSplit(rows, assigned, 'validation', types),
     });
+  }
+
+  async batchData(name: string, version: number, request: { start: number | null; end: number; datasetVersion: number | null }): Promise<Uint8Array> {
+    const view = await this.view(name, version);
+    const { registry, offline } = this.open_();
+    const left = await this.definition(view.spine.group, view.spine.version);
+    const keys = await offline.distinctKeys(left, request.start, request.end);
+    // The latest values as of just before `end` (exclusive, like every range in Larder).
+    const at = BigInt(Math.round(request.end * 1000)) - 1n;
+    const spine = new Table({
+      ...Object.fromEntries(view.spine.keys.map((k) => [k, keys.getChild(k)!])),
+      [view.spine.eventTime]: constantTimestamps(keys.numRows, at),
+    });
+    const joined = await this.joinView(view, spine, false);
+    let fitted = null;
+    if (request.datasetVersion !== null) {
+      const dataset = (await registry.listTrainingDatasets(view.name, view.version)).find((d) => d.version === request.datasetVersion);
+      if (dataset === undefined) throw new NotFoundError(`Feature view ${view.name} v${view.version} has no training dataset ${request.datasetVersion}.`);
+      fitted = dataset.transforms;
+    }
+    const bytes = tableToIPC(applyViewTransforms(view, fitted, joined), 'stream');
+    return Comlink.transfer(bytes, [bytes.buffer]);
   }
 
   async listTrainingDatasets(name: string, version: number): Promise<TrainingDatasetRecord[]> {

@@ -148,6 +148,29 @@ describe('feature views and training data', () => {
     await store.close();
   });
 
+  it('serves batch data: entities active in a range with their latest values before the end', async () => {
+    const { store, sensor, site, siteRows } = await setup();
+    const view = await store.createFeatureView({
+      name: 'b', version: 1, query: sensor.select(['temp']).join(site.select(['hum'])), labels: ['label'],
+      transforms: [{ kind: 'minMaxScaler', column: 'temp' }],
+    });
+    const end = base + 85_000;
+    const batch = await view.getBatchData({ start: base, end });
+    // Sensor entities with rows in [base, end): a (5 s, 40 s) and b (80 s); c's row is at 90 s.
+    expect(column(batch, 'device')).toEqual(['a', 'b']);
+    expect(column(batch, 'ts')).toEqual([end - 0.001, end - 0.001]);
+    expect(column(batch, 'temp')).toEqual([12, 14]);
+    const spine = [{ device: 'a', ts: end - 0.001 }, { device: 'b', ts: end - 0.001 }];
+    expect(column(batch, 'hum')).toEqual(expectedHum(spine, siteRows, false));
+    expect(batch.getChild('label')).toBeNull();
+    // With a training dataset's transformations: scaled with its train statistics, not refitted.
+    const { dataset } = await view.trainingData({ split: { kind: 'time', trainEnd: base + 50_000, testStart: base + 50_000 } });
+    const scaled = await view.getBatchData({ start: base, end, trainingDataset: dataset.version });
+    expect(dataset.transforms?.transforms[0]).toEqual({ kind: 'minMaxScaler', column: 'temp', min: 10, max: 12 });
+    expect(column(scaled, 'temp')).toEqual([(12 - 10) / 2, (14 - 10) / 2]);
+    await store.close();
+  });
+
   it('pins versions: views are immutable, validated, listed and deleted', async () => {
     const { store, sensor, site } = await setup();
     const spec = { name: 'v', version: 1, query: sensor.select(['temp']).join(site.select(['hum'])) };
