@@ -1,4 +1,4 @@
-import { Float64, Table, TimestampMicrosecond, Utf8, makeData, makeVector, vectorFromArray, type Vector } from 'apache-arrow';
+import { Float64, Table, TimestampMicrosecond, Utf8, type DataType, makeData, makeVector, vectorFromArray, type Vector } from 'apache-arrow';
 import type { FeatureGroupDefinition } from '../definitions/feature-group.ts';
 import type { FeatureViewDefinition } from '../definitions/feature-view.ts';
 import { nameKey } from '../definitions/names.ts';
@@ -27,25 +27,40 @@ export function microsOf(vector: Vector): Float64Array {
 }
 
 function keyColumn(vector: Vector): KeyColumn {
-  const values = new Array<number | bigint | string | null>(vector.length);
-  for (let i = 0; i < vector.length; i++) values[i] = (vector.get(i) as number | bigint | string | null) ?? null;
-  return values;
+  // Keys are never null in stored rows or conformed spines, so fixed-width keys can be read straight from the buffers.
+  const values = vector.data.length === 1 && vector.nullCount === 0 ? (vector.data[0]!.values as unknown) : null;
+  if ((values instanceof Int32Array || values instanceof BigInt64Array) && vector.data[0]!.offset === 0) {
+    return values.subarray(0, vector.length);
+  }
+  const out = new Array<number | bigint | string | null>(vector.length);
+  for (let i = 0; i < vector.length; i++) out[i] = (vector.get(i) as number | bigint | string | null) ?? null;
+  return out;
+}
+
+/** A nullable int64 column as float64, nulls as NaN. */
+function int64AsFloat(vector: Vector): Float64Array {
+  const out = new Float64Array(vector.length);
+  let row = 0;
+  for (const chunk of vector.data) {
+    const values = chunk.values as BigInt64Array | undefined;
+    for (let i = 0; i < chunk.length; i++, row++) {
+      out[row] = values !== undefined && chunk.getValid(i) ? Number(values[i]!) : Number.NaN;
+    }
+  }
+  return out;
 }
 
 /** A group's stored rows (feature columns plus the hidden commit and superseded-by columns) as the join needs them. */
 export function pitGroupOf(definition: FeatureGroupDefinition, rows: Table, commitTimesMs: ReadonlyMap<number, number>): PitGroup {
-  const commits = rows.getChild(COMMIT_COLUMN)!;
-  const superseded = rows.getChild(SUPERSEDED_COLUMN)!;
+  const commitId = int64AsFloat(rows.getChild(COMMIT_COLUMN)!);
+  const superseded = int64AsFloat(rows.getChild(SUPERSEDED_COLUMN)!);
   const n = rows.numRows;
-  const commitId = new Float64Array(n);
   const committedAt = new Float64Array(n);
   const supersededAt = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const c = Number(commits.get(i) as bigint);
-    commitId[i] = c;
-    committedAt[i] = (commitTimesMs.get(c) ?? Number.NaN) * 1000;
-    const s = superseded.get(i) as bigint | null;
-    supersededAt[i] = s === null ? Number.NaN : (commitTimesMs.get(Number(s)) ?? Number.NaN) * 1000;
+    committedAt[i] = (commitTimesMs.get(commitId[i]!) ?? Number.NaN) * 1000;
+    const s = superseded[i]!;
+    supersededAt[i] = Number.isNaN(s) ? Number.NaN : (commitTimesMs.get(s) ?? Number.NaN) * 1000;
   }
   return {
     keys: definition.primaryKey.map((k) => keyColumn(rows.getChild(k)!)),
@@ -56,7 +71,50 @@ export function pitGroupOf(definition: FeatureGroupDefinition, rows: Table, comm
   };
 }
 
-function gather(source: Vector, type: Parameters<typeof buildVector>[0], indices: Int32Array): Vector {
+const FIXED_WIDTH = new Set(['int32', 'int64', 'float32', 'float64', 'timestamp', 'date']);
+
+/** Rows `indices` of a fixed-width column (−1 → null), copied buffer to buffer. */
+function gatherFixed(source: Vector, indices: Int32Array): Vector {
+  const chunks = source.data;
+  const starts = new Int32Array(chunks.length + 1);
+  chunks.forEach((c, i) => (starts[i + 1] = starts[i]! + c.length));
+  const first = chunks[0]!;
+  const Values = (first.values as unknown as { constructor: new (n: number) => Int32Array | Float64Array }).constructor;
+  const out = new Values(indices.length);
+  const validity = new Uint8Array((indices.length + 7) >> 3);
+  let nullCount = 0;
+  let chunkIndex = 0;
+  for (let row = 0; row < indices.length; row++) {
+    const index = indices[row]!;
+    if (index < 0) {
+      nullCount++;
+      continue;
+    }
+    if (index < starts[chunkIndex]! || index >= starts[chunkIndex + 1]!) {
+      let lo = 0;
+      let hi = chunks.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (starts[mid]! <= index) lo = mid;
+        else hi = mid - 1;
+      }
+      chunkIndex = lo;
+    }
+    const chunk = chunks[chunkIndex]!;
+    const local = index - starts[chunkIndex]!;
+    if (!chunk.getValid(local)) {
+      nullCount++;
+      continue;
+    }
+    out[row] = (chunk.values as Int32Array | Float64Array)[local]!;
+    validity[row >> 3]! |= 1 << (row & 7);
+  }
+  const type: DataType = first.type as DataType;
+  return makeVector(makeData({ type, length: indices.length, nullCount, nullBitmap: nullCount === 0 ? null : validity, data: out } as never));
+}
+
+function gather(source: Vector, type: FeatureType, indices: Int32Array): Vector {
+  if (FIXED_WIDTH.has(type) && source.data.length > 0 && source.data.every((c) => c.values !== undefined)) return gatherFixed(source, indices);
   return buildVector(
     type,
     indices.length,

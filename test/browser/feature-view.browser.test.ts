@@ -3,6 +3,8 @@ import type { Table } from 'apache-arrow';
 import { openFeatureStore, NotFoundError, SchemaConflictError, InvalidArgumentError } from '../../src/index.ts';
 import { naivePointInTime } from '../support/pit-oracle.ts';
 import { uniqueStoreName } from '../support/names.ts';
+import { allTypesRows, allTypesSpec, toArrow } from '../support/data-all-types.ts';
+import { tableColumns } from '../support/data-helpers.ts';
 
 const US = 1000; // µs per ms
 const base = Date.UTC(2024, 0, 1);
@@ -168,6 +170,21 @@ describe('feature views and training data', () => {
     const scaled = await view.getBatchData({ start: base, end, trainingDataset: dataset.version });
     expect(dataset.transforms?.transforms[0]).toEqual({ kind: 'minMaxScaler', column: 'temp', min: 10, max: 12 });
     expect(column(scaled, 'temp')).toEqual([(12 - 10) / 2, (14 - 10) / 2]);
+    await store.close();
+  });
+
+  it('carries every feature type through the join exactly (the spine sees its own rows)', async () => {
+    const store = await openFeatureStore({ name: uniqueStoreName('fvtypes'), persist: false });
+    const group = await store.createFeatureGroup(allTypesSpec('all'));
+    const rows = allTypesRows(300);
+    await group.insert(toArrow(rows));
+    const view = await store.createFeatureView({
+      name: 'all', version: 1, query: group.select(['i32', 'i64', 'f32', 'f64', 'b', 's', 't', 'd', 'emb']),
+    });
+    const { train } = await view.trainingData({ split: { kind: 'random', test: 0 } });
+    const stored = tableColumns(await group.read());
+    const got = tableColumns(train);
+    for (const name of ['id', 'ts', 'i32', 'i64', 'f32', 'f64', 'b', 's', 't', 'd', 'emb']) expect(got[name], name).toEqual(stored[name]);
     await store.close();
   });
 
