@@ -27,7 +27,8 @@ export type ErrorCode =
   | 'STORE_CLOSED'
   | 'ABORTED'
   | 'QUOTA_EXCEEDED'
-  | 'STORAGE_FAILED';
+  | 'STORAGE_FAILED'
+  | 'TRANSFORMATION_MISMATCH';
 
 export interface LarderErrorOptions {
   details?: Record<string, unknown>;
@@ -164,6 +165,14 @@ export class StorageError extends LarderError {
   }
 }
 
+/** An on-demand feature's function is missing or differs from the one a view or training dataset was built with. */
+export class TransformationMismatchError extends LarderError {
+  override name = 'TransformationMismatchError';
+  constructor(message: string, options?: LarderErrorOptions) {
+    super('TRANSFORMATION_MISMATCH', message, options);
+  }
+}
+
 type LarderErrorClass = new (message: string, options: LarderErrorOptions & { details: never }) => LarderError;
 
 const ERROR_CLASSES: Record<string, LarderErrorClass> = {
@@ -179,6 +188,7 @@ const ERROR_CLASSES: Record<string, LarderErrorClass> = {
   OperationAbortedError,
   QuotaExceededError,
   StorageError,
+  TransformationMismatchError,
 };
 
 /** The plain-object form of an error, safe for structured clone. */

@@ -1,8 +1,6 @@
 /// <reference lib="webworker" />
-// The store worker: owns DuckDB-WASM (the offline store) and the registry for one store.
-import * as Comlink from 'comlink';
-import { installErrorTransfer } from '../src/rpc/transfer.ts';
-import { StoreService } from '../src/service/store-service.ts';
+// The default store worker: owns DuckDB-WASM (the offline store) and the registry for one store; no on-demand
+// features (apps that have some write their own entry with serveStore, see src/worker.ts).
+import { serveStore } from '../src/worker.ts';
 
-installErrorTransfer();
-Comlink.expose(new StoreService());
+serveStore();

@@ -4,6 +4,7 @@ import { deepFreeze, validateVersion } from './feature-group.ts';
 import { assertUniqueNames, nameKey, validateName } from './names.ts';
 import type { FeatureType } from './types.ts';
 import { validateTransformSpecs, type TransformSpec } from '../transforms/model-dependent.ts';
+import type { OnDemandReference } from '../transforms/on-demand.ts';
 
 /** Features selected from one pinned feature-group version. */
 export interface SelectSpec {
@@ -55,6 +56,8 @@ export interface FeatureViewSpec {
   labels?: string[];
   /** Model-dependent transformations, fitted on the train split of each training dataset. */
   transforms?: TransformSpec[];
+  /** Names of on-demand features registered in the store worker (`serveStore({ onDemand })`), computed per row. */
+  onDemand?: string[];
   description?: string;
 }
 
@@ -89,6 +92,8 @@ export interface FeatureViewDefinition {
   readonly features: readonly ViewFeature[];
   readonly labels: readonly { readonly name: string; readonly type: FeatureType }[];
   readonly transforms: readonly TransformSpec[];
+  /** On-demand features, computed after the join, with the hash of the function each was defined with. */
+  readonly onDemand: readonly OnDemandReference[];
   readonly description: string;
   readonly createdAt: number;
 }
@@ -115,7 +120,12 @@ function checkSelect(select: SelectSpec, resolve: GroupResolver): FeatureGroupDe
 }
 
 /** Validates a feature view spec against the groups it names and returns its frozen definition. Pure. */
-export function normalizeFeatureView(spec: FeatureViewSpec, resolve: GroupResolver, createdAt: number): FeatureViewDefinition {
+export function normalizeFeatureView(
+  spec: FeatureViewSpec,
+  resolve: GroupResolver,
+  createdAt: number,
+  onDemand: readonly OnDemandReference[] = [],
+): FeatureViewDefinition {
   if (typeof spec !== 'object' || spec === null) throw new InvalidArgumentError('createFeatureView needs a spec object.');
   const name = validateName(spec.name, 'feature view');
   const version = validateVersion(spec.version);
@@ -161,6 +171,14 @@ export function normalizeFeatureView(spec: FeatureViewSpec, resolve: GroupResolv
     return { name: c.name, type: c.type };
   });
   const outputs = [...left.primaryKey, left.eventTime, ...features.map((f) => f.name), ...labels.map((l) => l.name)];
+  for (const od of onDemand) {
+    for (const input of od.inputs) {
+      if (!outputs.some((o) => nameKey(o) === nameKey(input))) {
+        throw new InvalidArgumentError(`On-demand feature '${od.name}' reads '${input}', which is not a column of the view.`);
+      }
+    }
+  }
+  outputs.push(...onDemand.map((od) => od.name));
   for (const f of features) {
     if (reserved.has(nameKey(f.name))) throw new InvalidArgumentError(`Feature '${f.name}' clashes with a spine key or event time; use a prefix.`);
   }
@@ -177,6 +195,7 @@ export function normalizeFeatureView(spec: FeatureViewSpec, resolve: GroupResolv
     features,
     labels,
     transforms: structuredClone(transforms),
+    onDemand: structuredClone([...onDemand]),
     description: spec.description ?? '',
     createdAt,
   });

@@ -9,6 +9,7 @@ import { COMMIT_COLUMN, SUPERSEDED_COLUMN } from '../ingest/conform.ts';
 import { pointInTimeIndices, type KeyColumn, type PitGroup } from '../offline/pit/join.ts';
 import { applyTransforms, fitTransforms, type FittedTransforms, type TransformInput } from '../transforms/model-dependent.ts';
 import type { SplitSpec } from '../registry/types.ts';
+import type { OnDemandRegistry } from '../transforms/on-demand.ts';
 
 /** The column that says which split a stored training row belongs to. */
 export const SPLIT_COLUMN = '_larder_split';
@@ -245,6 +246,7 @@ export function viewColumnTypes(view: FeatureViewDefinition, left: FeatureGroupD
   types.set(view.spine.eventTime, 'timestamp');
   for (const f of view.features) types.set(f.name, f.type);
   for (const l of view.labels) types.set(l.name, l.type);
+  for (const od of view.onDemand) types.set(od.name, od.type);
   return types;
 }
 
@@ -287,13 +289,44 @@ function transformInput(table: Table, columns: readonly string[]): TransformInpu
 /** Fits the view's transformations on the train rows. */
 export function fitViewTransforms(view: FeatureViewDefinition, train: Table): FittedTransforms | null {
   if (view.transforms.length === 0) return null;
-  return fitTransforms(view.transforms, transformInput(train, view.features.map((f) => f.name)));
+  return fitTransforms(view.transforms, transformInput(train, transformable(view)));
+}
+
+/** Columns transformations may read: features and on-demand features. */
+function transformable(view: FeatureViewDefinition): string[] {
+  return [...view.features.map((f) => f.name), ...view.onDemand.map((od) => od.name)];
+}
+
+/**
+ * Adds the view's on-demand columns, computed row by row by the registered functions from the row's other columns.
+ * A function that throws, or returns a value of the wrong type, fails the whole request.
+ */
+export function addOnDemandColumns(view: FeatureViewDefinition, table: Table, registry: OnDemandRegistry): Table {
+  if (view.onDemand.length === 0) return table;
+  const columns: Record<string, Vector> = Object.fromEntries(table.schema.fields.map((f) => [f.name, table.getChild(f.name)!]));
+  for (const reference of view.onDemand) {
+    const feature = registry.get(reference.name);
+    const inputs = reference.inputs.map((name) => [name, table.getChild(name)!] as const);
+    columns[reference.name] = buildVector(
+      reference.type,
+      table.numRows,
+      (row) => {
+        const args: Record<string, unknown> = {};
+        for (const [name, vector] of inputs) args[name] = vector.get(row) as unknown;
+        return feature.fn(args);
+      },
+      (row, failure) => {
+        throw new InvalidArgumentError(`On-demand feature '${reference.name}' returned a bad value in row ${row}: ${failure.message}.`);
+      },
+    );
+  }
+  return new Table(columns);
 }
 
 /** Applies fitted transformations to a split: transformed columns replace their sources, one-hot columns follow theirs. */
 export function applyViewTransforms(view: FeatureViewDefinition, fitted: FittedTransforms | null, table: Table): Table {
   if (fitted === null) return table;
-  const outputs = applyTransforms(fitted, transformInput(table, view.features.map((f) => f.name)));
+  const outputs = applyTransforms(fitted, transformInput(table, transformable(view)));
   const oneHot = new Map(
     fitted.transforms.flatMap((t) => (t.kind === 'oneHotEncoder' ? [[t.column, t.outputColumns] as const] : [])),
   );

@@ -2,6 +2,7 @@ import type { FeatureGroupDefinition } from '../definitions/feature-group.ts';
 import type { ValidationReport } from '../definitions/expectations.ts';
 import type { FeatureViewDefinition } from '../definitions/feature-view.ts';
 import type { FittedTransforms } from '../transforms/model-dependent.ts';
+import type { OnDemandReference } from '../transforms/on-demand.ts';
 
 /** What a commit did. */
 export type CommitKind = 'append' | 'upsert' | 'delete';
@@ -67,6 +68,8 @@ export interface TrainingDatasetRecord {
   transforms: FittedTransforms | null;
   /** The offline table holding the rows (with a `_larder_split` column). */
   table: string;
+  /** The on-demand functions the rows were computed with. */
+  onDemand: OnDemandReference[];
 }
 
 /**

@@ -17,11 +17,12 @@ import type { TrainingDatasetRecord } from '../registry/types.ts';
 import { tableFromIPC, tableToIPC, Table, type Vector } from 'apache-arrow';
 import { ProblemCollector, columnsFromRows, conformTable } from '../ingest/conform.ts';
 import {
-  SPLIT_COLUMN, applyViewTransforms, assignSplits, constantTimestamps, fitViewTransforms, joinFeatures, microsOf, normalizeSplit, splitVector,
+  SPLIT_COLUMN, addOnDemandColumns, applyViewTransforms, assignSplits, constantTimestamps, fitViewTransforms, joinFeatures, microsOf, normalizeSplit, splitVector,
   takeSplit, viewColumnTypes, type SplitName,
 } from '../pipelines/training-data.ts';
 import { acquireStoreLock } from './lock.ts';
 import { loadParquetWasm } from '../ingest/parquet.ts';
+import { OnDemandRegistry, type OnDemandFeature } from '../transforms/on-demand.ts';
 
 interface OpenState {
   name: string;
@@ -34,8 +35,19 @@ interface OpenState {
  * The store as it runs in its worker: the registry (definitions, commit mirror, statistics) and the offline store
  * (DuckDB), kept consistent. The registry is the source of truth for definitions; DuckDB for rows and the ledger.
  */
+/** What a store worker is built with: the on-demand features it can compute. */
+export interface StoreServiceOptions {
+  onDemand?: readonly OnDemandFeature[];
+}
+
 export class StoreService implements StoreWorkerApi {
   private state: OpenState | null = null;
+  private readonly onDemand: OnDemandRegistry;
+
+  constructor(options: StoreServiceOptions = {}) {
+    this.onDemand = new OnDemandRegistry(options.onDemand ?? []);
+  }
+
   private readonly operations = new Map<number, AbortController>();
 
   async open(request: OpenRequest): Promise<void> {
@@ -170,10 +182,12 @@ export class StoreService implements StoreWorkerApi {
   async createFeatureView(spec: FeatureViewSpec): Promise<FeatureViewDefinition> {
     const { registry } = this.open_();
     const groups = await registry.listFeatureGroups();
+    if (spec.onDemand !== undefined && !Array.isArray(spec.onDemand)) throw new InvalidArgumentError('onDemand must be an array of names.');
     const definition = normalizeFeatureView(
       spec,
       (name, version) => groups.find((g) => nameKey(g.name) === nameKey(name) && g.version === version),
       Date.now(),
+      await this.onDemand.references(spec.onDemand ?? []),
     );
     const existing = await registry.getFeatureView(definition.name, definition.version);
     if (existing !== undefined) {
@@ -236,7 +250,8 @@ export class StoreService implements StoreWorkerApi {
       const definition = await this.definition(join.group, join.version);
       groups.set(id, { definition, rows: await offline.rowsForJoin(definition) });
     }
-    return joinFeatures(view, spine, groups, await offline.commitTimes(), asOfKnown);
+    await this.onDemand.verify(view.onDemand, `feature view ${view.name} v${view.version}`);
+    return addOnDemandColumns(view, joinFeatures(view, spine, groups, await offline.commitTimes(), asOfKnown), this.onDemand);
   }
 
   private splitResult(view: FeatureViewDefinition, dataset: TrainingDatasetRecord, splits: Record<SplitName, Table>): TrainingDataResult {
@@ -280,6 +295,7 @@ export class StoreService implements StoreWorkerApi {
       rowCounts: { train: splits.train.numRows, test: splits.test.numRows, validation: splits.validation.numRows },
       transforms: fitViewTransforms(view, splits.train),
       table,
+      onDemand: [...view.onDemand],
     };
     await registry.putTrainingDataset(dataset);
     return this.splitResult(view, dataset, splits);
@@ -290,6 +306,7 @@ export class StoreService implements StoreWorkerApi {
     const { registry, offline } = this.open_();
     const dataset = (await registry.listTrainingDatasets(view.name, view.version)).find((d) => d.version === datasetVersion);
     if (dataset === undefined) throw new NotFoundError(`Feature view ${view.name} v${view.version} has no training dataset ${datasetVersion}.`);
+    await this.onDemand.verify(dataset.onDemand, `training dataset ${datasetVersion} of ${view.name} v${view.version}`);
     const left = await this.definition(view.spine.group, view.spine.version);
     const stored = await offline.readTable(dataset.table);
     const assigned = stored.getChild(SPLIT_COLUMN)!.toArray() as (SplitName | null)[];

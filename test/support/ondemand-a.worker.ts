@@ -1,0 +1,10 @@
+/// <reference lib="webworker" />
+// A store worker with on-demand features, as an app would write one.
+import { serveStore, defineOnDemand } from '../../src/worker.ts';
+
+serveStore({
+  onDemand: [
+    defineOnDemand({ name: 'temp_f', inputs: ['temp'], type: 'float64', fn: ({ temp }) => (temp === null ? null : (temp as number) * 1.8 + 32) }),
+    defineOnDemand({ name: 'is_a', inputs: ['device'], type: 'bool', fn: ({ device }) => device === 'a' }),
+  ],
+});
