@@ -70,6 +70,8 @@ export interface ViewFeature {
   readonly version: number;
   /** The column in the group. */
   readonly column: string;
+  /** Which of the view's joins it comes from (0: the left group); a group may be joined more than once. */
+  readonly join: number;
 }
 
 /** A joined group as stored in the view: which spine columns match which group keys. */
@@ -130,21 +132,21 @@ export function normalizeFeatureView(
   const name = validateName(spec.name, 'feature view');
   const version = validateVersion(spec.version);
   const query: QuerySpec = spec.query instanceof Query ? spec.query.spec : spec.query;
-  if (typeof query !== 'object' || query === null || typeof query.left !== 'object') {
+  if (typeof query !== 'object' || query === null || typeof query.left !== 'object' || query.left === null) {
     throw new InvalidArgumentError('query must be made with fg.select([...]).join(...).');
   }
   const left = checkSelect(query.left, resolve);
   const features: ViewFeature[] = [];
   const joins: ViewJoin[] = [{ group: left.name, version: left.version, spineKeys: [...left.primaryKey] }];
   const reserved = new Set([...left.primaryKey, left.eventTime].map(nameKey));
-  const addFeatures = (group: FeatureGroupDefinition, select: SelectSpec, prefix: string): void => {
+  const addFeatures = (group: FeatureGroupDefinition, select: SelectSpec, prefix: string, join: number): void => {
     for (const f of select.features) {
       const c = column(group, f, 'Feature');
       const outName = validateName(`${prefix}${c.name}`, 'feature view column');
-      features.push({ name: outName, type: c.type, group: group.name, version: group.version, column: c.name });
+      features.push({ name: outName, type: c.type, group: group.name, version: group.version, column: c.name, join });
     }
   };
-  addFeatures(left, query.left, '');
+  addFeatures(left, query.left, '', 0);
   for (const joinSpec of query.joins ?? []) {
     const group = checkSelect(joinSpec.select, resolve);
     const prefix = joinSpec.prefix ?? '';
@@ -164,7 +166,7 @@ export function normalizeFeatureView(
       return spineColumn.name;
     });
     joins.push({ group: group.name, version: group.version, spineKeys });
-    addFeatures(group, joinSpec.select, prefix);
+    addFeatures(group, joinSpec.select, prefix, joins.length - 1);
   }
   const labels = (spec.labels ?? []).map((l) => {
     const c = column(left, l, 'Label');
@@ -185,6 +187,12 @@ export function normalizeFeatureView(
   assertUniqueNames(outputs, 'feature view column');
   const transforms = spec.transforms ?? [];
   validateTransformSpecs(transforms);
+  const transformable = new Set([...features.map((f) => nameKey(f.name)), ...onDemand.map((od) => nameKey(od.name))]);
+  for (const t of transforms) {
+    if (!transformable.has(nameKey(t.column))) {
+      throw new InvalidArgumentError(`Transformation '${t.kind}' reads '${t.column}', which is not a feature or on-demand feature of the view.`);
+    }
+  }
   if (spec.description !== undefined && typeof spec.description !== 'string') throw new InvalidArgumentError('description must be a string.');
   return deepFreeze({
     name,

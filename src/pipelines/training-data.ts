@@ -141,26 +141,25 @@ export function joinFeatures(
   asOfKnown: boolean,
 ): Table {
   const spineTime = microsOf(spine.getChild(view.spine.eventTime)!);
-  const indicesByGroup = new Map<string, Int32Array>();
-  for (const join of view.joins) {
+  const pitGroups = new Map<string, ReturnType<typeof pitGroupOf>>();
+  const indicesByJoin = view.joins.map((join) => {
     const id = `${nameKey(join.group)}@${join.version}`;
     const group = groups.get(id);
     if (group === undefined) throw new InvalidArgumentError(`Rows of ${join.group} v${join.version} are missing.`);
+    let side = pitGroups.get(id);
+    if (side === undefined) {
+      side = pitGroupOf(group.definition, group.rows, commitTimesMs);
+      pitGroups.set(id, side);
+    }
     const ttl = group.definition.ttlSeconds === null ? null : group.definition.ttlSeconds * 1e6;
-    const indices = pointInTimeIndices(
-      { keys: join.spineKeys.map((k) => keyColumn(spine.getChild(k)!)), time: spineTime },
-      pitGroupOf(group.definition, group.rows, commitTimesMs),
-      { ttl, asOfKnown },
-    );
-    indicesByGroup.set(id, indices);
-  }
+    return pointInTimeIndices({ keys: join.spineKeys.map((k) => keyColumn(spine.getChild(k)!)), time: spineTime }, side, { ttl, asOfKnown });
+  });
   const columns: Record<string, Vector> = {};
   for (const k of view.spine.keys) columns[k] = spine.getChild(k)!;
   columns[view.spine.eventTime] = spine.getChild(view.spine.eventTime)!;
   for (const f of view.features) {
-    const id = `${nameKey(f.group)}@${f.version}`;
-    const rows = groups.get(id)!.rows;
-    columns[f.name] = gather(rows.getChild(f.column)!, f.type, indicesByGroup.get(id)!);
+    const rows = groups.get(`${nameKey(f.group)}@${f.version}`)!.rows;
+    columns[f.name] = gather(rows.getChild(f.column)!, f.type, indicesByJoin[f.join]!);
   }
   for (const l of view.labels) {
     // Batch data has no labels: its spine is entities at an instant.
@@ -213,11 +212,13 @@ export function normalizeSplit(split: unknown, timesMicros: Float64Array): Split
     const at = sorted.length === 0 ? 0 : sorted[Math.floor(sorted.length * 0.8)]! / 1000;
     return { kind: 'time', trainEnd: at, testStart: at };
   }
+  if (typeof split !== 'object' || split === null) throw new InvalidArgumentError("split must be { kind: 'time', ... } or { kind: 'random', ... }.");
   const s = split as Partial<SplitSpec> & Record<string, unknown>;
+  const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
   if (s.kind === 'random') {
     const test = s['test'];
     const validation = s['validation'] ?? 0;
-    if (typeof test !== 'number' || test < 0 || typeof validation !== 'number' || validation < 0 || test + validation >= 1) {
+    if (!finite(test) || test < 0 || !finite(validation) || validation < 0 || test + validation >= 1) {
       throw new InvalidArgumentError('A random split needs test (and optional validation) fractions in [0, 1) that sum below 1.');
     }
     const seed = s['seed'] ?? 42;
@@ -228,10 +229,10 @@ export function normalizeSplit(split: unknown, timesMicros: Float64Array): Split
     const trainEnd = s['trainEnd'];
     const testStart = s['testStart'];
     const validationStart = s['validationStart'];
-    if (typeof trainEnd !== 'number' || typeof testStart !== 'number' || testStart < trainEnd) {
+    if (!finite(trainEnd) || !finite(testStart) || testStart < trainEnd) {
       throw new InvalidArgumentError('A time split needs trainEnd <= testStart (epoch ms, Date or ISO string).');
     }
-    if (validationStart !== undefined && (typeof validationStart !== 'number' || validationStart < trainEnd || validationStart > testStart)) {
+    if (validationStart !== undefined && (!finite(validationStart) || validationStart < trainEnd || validationStart > testStart)) {
       throw new InvalidArgumentError('split.validationStart must lie between trainEnd and testStart.');
     }
     return { kind: 'time', trainEnd, testStart, ...(validationStart === undefined ? {} : { validationStart }) };

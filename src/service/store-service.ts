@@ -220,7 +220,8 @@ export class StoreService implements StoreWorkerApi {
   /** The spine: an explicit one conformed to the left group's key, event-time and label columns, or the left group's rows. */
   private async spine(view: FeatureViewDefinition, request: TrainingDataRequest): Promise<Table> {
     const left = await this.definition(view.spine.group, view.spine.version);
-    const names = [...view.spine.keys, view.spine.eventTime, ...view.labels.map((l) => l.name)];
+    // Keys, event time, the spine columns joins match on, labels.
+    const names = [...new Set([...view.spine.keys, view.spine.eventTime, ...view.joins.flatMap((j) => j.spineKeys), ...view.labels.map((l) => l.name)])];
     if (request.spine !== null) {
       const spineDefinition = { ...left, features: names.map((n) => left.features.find((f) => f.name === n)!) };
       const problems = new ProblemCollector();
@@ -284,6 +285,8 @@ export class StoreService implements StoreWorkerApi {
     const previous = await registry.listTrainingDatasets(view.name, view.version);
     const datasetVersion = previous.reduce((max, d) => Math.max(max, d.version), 0) + 1;
     const table = `td_${nameKey(view.name)}_v${view.version}_${datasetVersion}`;
+    // Fit before anything is written, so a failing fit leaves no table behind.
+    const transforms = fitViewTransforms(view, splits.train);
     const stored = new Table({ ...Object.fromEntries(joined.schema.fields.map((f) => [f.name, joined.getChild(f.name)!])), [SPLIT_COLUMN]: splitVector(assigned) });
     await offline.writeTable(table, stored);
     const dataset: TrainingDatasetRecord = {
@@ -293,7 +296,7 @@ export class StoreService implements StoreWorkerApi {
       createdAt: Date.now(),
       params: { start: request.start, end: request.end, asOfKnown: request.asOfKnown, spine: request.spine === null ? 'left-group' : 'explicit', split },
       rowCounts: { train: splits.train.numRows, test: splits.test.numRows, validation: splits.validation.numRows },
-      transforms: fitViewTransforms(view, splits.train),
+      transforms,
       table,
       onDemand: [...view.onDemand],
     };

@@ -188,6 +188,27 @@ describe('feature views and training data', () => {
     await store.close();
   });
 
+  it('joins one group twice on different spine keys (each join keeps its own rows)', async () => {
+    const store = await openFeatureStore({ name: uniqueStoreName('fv2'), persist: false });
+    const trips = await store.createFeatureGroup({
+      name: 'trips', version: 1, primaryKey: 'trip', eventTime: 'ts',
+      features: { trip: 'int64', ts: 'timestamp', home: 'string', work: 'string' },
+    });
+    const city = await store.createFeatureGroup({
+      name: 'city', version: 1, primaryKey: 'city', eventTime: 'ts', features: { city: 'string', ts: 'timestamp', pop: 'float64' },
+    });
+    await city.insert([{ city: 'x', ts: 0, pop: 1 }, { city: 'y', ts: 0, pop: 2 }]);
+    await trips.insert([{ trip: 1, ts: 1000, home: 'x', work: 'y' }, { trip: 2, ts: 2000, home: 'y', work: 'x' }]);
+    const view = await store.createFeatureView({
+      name: 'commute', version: 1,
+      query: trips.select(['home']).join(city.select(['pop']), { on: ['home'], prefix: 'home_' }).join(city.select(['pop']), { on: ['work'], prefix: 'work_' }),
+    });
+    const { train } = await view.trainingData({ split: { kind: 'random', test: 0 } });
+    expect(column(train, 'home_pop')).toEqual([1, 2]);
+    expect(column(train, 'work_pop')).toEqual([2, 1]);
+    await store.close();
+  });
+
   it('pins versions: views are immutable, validated, listed and deleted', async () => {
     const { store, sensor, site } = await setup();
     const spec = { name: 'v', version: 1, query: sensor.select(['temp']).join(site.select(['hum'])) };

@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { deleteDB } from 'idb';
+import { deleteDB, openDB } from 'idb';
 import { IndexedDbRegistry, registryDbName } from '../../src/registry/indexeddb.ts';
 import { MemoryRegistry } from '../../src/registry/memory.ts';
-import type { CommitRecord, Registry } from '../../src/registry/types.ts';
+import type { CommitRecord, Registry, TrainingDatasetRecord } from '../../src/registry/types.ts';
 import { normalizeFeatureGroup } from '../../src/definitions/feature-group.ts';
+import { normalizeFeatureView, type FeatureViewDefinition } from '../../src/definitions/feature-view.ts';
 import { uniqueStoreName } from '../support/names.ts';
 
 const group = (name: string, version: number) =>
@@ -11,6 +12,26 @@ const group = (name: string, version: number) =>
 
 const commit = (commitId: number, groupName: string, version: number): CommitRecord => ({
   commitId, group: groupName, version, kind: 'append', committedAt: commitId * 10, rowCount: commitId, batchId: null, validation: null,
+});
+
+const view = (name: string, version: number, description = ''): FeatureViewDefinition =>
+  normalizeFeatureView(
+    {
+      name, version, description, labels: ['x'],
+      query: { left: { group: 'a', version: 1, features: ['y'] }, joins: [{ select: { group: 'b', version: 1, features: ['x'] }, on: null, prefix: 'b_' }] },
+      transforms: [{ kind: 'standardScaler', column: 'y' }],
+    },
+    (g, v) => normalizeFeatureGroup({ name: g, version: v, primaryKey: 'id', eventTime: 'ts', features: { id: 'int64', x: 'float64', y: 'float64' } }, 1),
+    2000 + version,
+  );
+
+const dataset = (viewName: string, viewVersion: number, version: number): TrainingDatasetRecord => ({
+  view: viewName, viewVersion, version, createdAt: 3000 + version,
+  params: { start: null, end: 5, asOfKnown: false, spine: 'left-group', split: { kind: 'random', test: 0.2, validation: 0.1, seed: version } },
+  rowCounts: { train: 7, test: 2, validation: 1 },
+  transforms: null,
+  table: `td_${viewName.toLowerCase()}_v${viewVersion}_${version}`,
+  onDemand: [],
 });
 
 /** The registry contract: every implementation must pass it. */
@@ -65,6 +86,94 @@ function registryContract(label: string, open: () => Promise<{ registry: Registr
       expect((await registry.getFeatureGroup('a'))?.version).toBe(2);
     });
 
+    it('stores feature views by case-insensitive name and version; latest when no version; listed by name then version', async () => {
+      const { registry } = await make();
+      await registry.putFeatureView(view('Churn', 1));
+      await registry.putFeatureView(view('Churn', 3));
+      await registry.putFeatureView(view('alpha', 2));
+      await registry.putFeatureView(view('Zeta', 1));
+      expect(await registry.getFeatureView('churn', 1)).toEqual(view('Churn', 1));
+      expect((await registry.getFeatureView('CHURN'))?.version).toBe(3);
+      expect(await registry.getFeatureView('churn', 2)).toBeUndefined();
+      expect(await registry.getFeatureView('nothing')).toBeUndefined();
+      expect(await registry.getFeatureView('nothing', 1)).toBeUndefined();
+      expect((await registry.listFeatureViews()).map((v) => `${v.name}:${v.version}`)).toEqual(['alpha:2', 'Churn:1', 'Churn:3', 'Zeta:1']);
+      // Views and groups are separate namespaces.
+      expect(await registry.getFeatureGroup('churn')).toBeUndefined();
+      // Putting the same version again replaces it.
+      await registry.putFeatureView(view('Churn', 3, 'replaced'));
+      expect((await registry.getFeatureView('churn', 3))?.description).toBe('replaced');
+      expect((await registry.listFeatureViews()).length).toBe(4);
+    });
+
+    it('keeps training datasets per view version in dataset-version order', async () => {
+      const { registry } = await make();
+      await registry.putFeatureView(view('v', 1));
+      await registry.putFeatureView(view('v', 2));
+      await registry.putTrainingDataset(dataset('v', 1, 3));
+      await registry.putTrainingDataset(dataset('V', 1, 1));
+      await registry.putTrainingDataset(dataset('v', 1, 2));
+      await registry.putTrainingDataset(dataset('v', 2, 1));
+      await registry.putTrainingDataset(dataset('other', 1, 1));
+      expect((await registry.listTrainingDatasets('V', 1)).map((d) => d.version)).toEqual([1, 2, 3]);
+      expect(await registry.listTrainingDatasets('v', 1).then((l) => l[1])).toEqual(dataset('v', 1, 2));
+      expect(await registry.listTrainingDatasets('v', 2)).toEqual([dataset('v', 2, 1)]);
+      expect(await registry.listTrainingDatasets('v', 3)).toEqual([]);
+      expect(await registry.listTrainingDatasets('nothing', 1)).toEqual([]);
+      // Same (view, version, dataset version) replaces.
+      await registry.putTrainingDataset({ ...dataset('v', 1, 2), rowCounts: { train: 1, test: 1, validation: 0 } });
+      const list = await registry.listTrainingDatasets('v', 1);
+      expect(list.length).toBe(3);
+      expect(list[1]?.rowCounts).toEqual({ train: 1, test: 1, validation: 0 });
+    });
+
+    it('deletes a view version with its training datasets, leaving other versions and views', async () => {
+      const { registry } = await make();
+      await registry.putFeatureView(view('v', 1));
+      await registry.putFeatureView(view('v', 2));
+      await registry.putFeatureView(view('w', 1));
+      await registry.putTrainingDataset(dataset('v', 1, 1));
+      await registry.putTrainingDataset(dataset('v', 1, 2));
+      await registry.putTrainingDataset(dataset('v', 2, 1));
+      await registry.putTrainingDataset(dataset('w', 1, 1));
+      await registry.deleteFeatureView('V', 1);
+      expect(await registry.getFeatureView('v', 1)).toBeUndefined();
+      expect(await registry.listTrainingDatasets('v', 1)).toEqual([]);
+      expect((await registry.getFeatureView('v'))?.version).toBe(2);
+      expect(await registry.listTrainingDatasets('v', 2)).toEqual([dataset('v', 2, 1)]);
+      expect(await registry.listTrainingDatasets('w', 1)).toEqual([dataset('w', 1, 1)]);
+      expect((await registry.listFeatureViews()).map((v) => `${v.name}:${v.version}`)).toEqual(['v:2', 'w:1']);
+      // Deleting what is not there is a no-op.
+      await registry.deleteFeatureView('v', 9);
+      await registry.deleteFeatureView('v', 2);
+      await registry.deleteFeatureView('v', 2);
+      expect(await registry.getFeatureView('v')).toBeUndefined();
+      expect(await registry.listTrainingDatasets('v', 2)).toEqual([]);
+    });
+
+    it('returns copies of views and datasets, and is unaffected by later changes to what was put', async () => {
+      const { registry } = await make();
+      await registry.putFeatureView(view('v', 1));
+      const got = (await registry.getFeatureView('v', 1)) as unknown as { description: string; features: { name: string }[] };
+      got.description = 'changed';
+      got.features[0]!.name = 'changed';
+      const [listed] = (await registry.listFeatureViews()) as { description: string }[];
+      listed!.description = 'changed';
+      expect(await registry.getFeatureView('v', 1)).toEqual(view('v', 1));
+      expect(await registry.getFeatureView('v')).toEqual(view('v', 1));
+
+      const record = dataset('v', 1, 1);
+      await registry.putTrainingDataset(record);
+      record.rowCounts.train = 999;
+      const [first] = await registry.listTrainingDatasets('v', 1);
+      expect(first?.rowCounts.train).toBe(7);
+      first!.rowCounts.train = 555;
+      (first!.params.split as { seed: number }).seed = 555;
+      expect(await registry.listTrainingDatasets('v', 1)).toEqual([dataset('v', 1, 1)]);
+      // No storage-internal fields leak into results.
+      expect(Object.keys(first!).sort()).toEqual(Object.keys(dataset('v', 1, 1)).sort());
+    });
+
     it('returns copies: changing a result does not change the registry', async () => {
       const { registry } = await make();
       await registry.putCommits([commit(1, 'a', 1)]);
@@ -94,5 +203,70 @@ describe('IndexedDB registry persistence', () => {
     expect(await second.getFeatureGroup('a', 1)).toEqual(group('a', 1));
     expect(await second.listCommits('a', 1)).toEqual([commit(7, 'a', 1)]);
     second.close();
+  });
+});
+
+describe('IndexedDB registry: feature views persistence and upgrade', () => {
+  it('keeps feature views and training datasets across close and reopen', async () => {
+    const name = uniqueStoreName('regv');
+    const first = await IndexedDbRegistry.open(name);
+    await first.putFeatureView(view('v', 1));
+    await first.putFeatureView(view('v', 2));
+    await first.putTrainingDataset(dataset('v', 1, 1));
+    await first.putTrainingDataset(dataset('v', 1, 2));
+    first.close();
+    const second = await IndexedDbRegistry.open(name);
+    try {
+      expect(await second.getFeatureView('v', 1)).toEqual(view('v', 1));
+      expect((await second.getFeatureView('v'))?.version).toBe(2);
+      expect((await second.listFeatureViews()).map((v) => v.version)).toEqual([1, 2]);
+      expect(await second.listTrainingDatasets('v', 1)).toEqual([dataset('v', 1, 1), dataset('v', 1, 2)]);
+    } finally {
+      second.close();
+    }
+  });
+
+  it('upgrades a registry created at schema version 1, keeping its feature groups', async () => {
+    const name = uniqueStoreName('regup');
+    const dbName = registryDbName(name);
+    await deleteDB(dbName);
+    const old = await openDB(dbName, 1, {
+      upgrade(database) {
+        const groups = database.createObjectStore('featureGroups', { keyPath: ['nameKey', 'version'] });
+        groups.createIndex('byName', 'nameKey');
+        const commits = database.createObjectStore('commits', { keyPath: 'commitId' });
+        commits.createIndex('byGroup', ['groupKey', 'version', 'commitId']);
+        database.createObjectStore('statistics', { keyPath: ['groupKey', 'version', 'commitId'] });
+      },
+    });
+    await old.put('featureGroups', { nameKey: 'a', version: 1, definition: group('A', 1) });
+    await old.put('commits', { ...commit(4, 'A', 1), groupKey: 'a' });
+    await old.put('statistics', { group: 'A', version: 1, commitId: 4, computedAt: 5, rowCount: 4, columns: {}, groupKey: 'a' });
+    expect([...old.objectStoreNames].sort()).toEqual(['commits', 'featureGroups', 'statistics']);
+    old.close();
+
+    const registry = await IndexedDbRegistry.open(name);
+    try {
+      expect(await registry.getFeatureGroup('a', 1)).toEqual(group('A', 1));
+      expect(await registry.getFeatureGroup('a')).toEqual(group('A', 1));
+      expect(await registry.listCommits('a', 1)).toEqual([commit(4, 'A', 1)]);
+      expect((await registry.getStatistics('a', 1, 4))?.rowCount).toBe(4);
+      expect(await registry.listFeatureViews()).toEqual([]);
+      await registry.putFeatureView(view('v', 1));
+      await registry.putTrainingDataset(dataset('v', 1, 1));
+      expect(await registry.getFeatureView('v')).toEqual(view('v', 1));
+      expect(await registry.listTrainingDatasets('v', 1)).toEqual([dataset('v', 1, 1)]);
+      await registry.deleteFeatureView('v', 1);
+      expect(await registry.listTrainingDatasets('v', 1)).toEqual([]);
+    } finally {
+      registry.close();
+    }
+    const upgraded = await openDB(dbName);
+    try {
+      expect(upgraded.version).toBe(2);
+      expect([...upgraded.objectStoreNames].sort()).toEqual(['commits', 'featureGroups', 'featureViews', 'statistics', 'trainingDatasets']);
+    } finally {
+      upgraded.close();
+    }
   });
 });
