@@ -22,7 +22,11 @@ export function microsOf(vector: Vector): Float64Array {
   let row = 0;
   for (const chunk of vector.data) {
     const values = chunk.values as BigInt64Array;
-    for (let i = 0; i < chunk.length; i++, row++) out[row] = chunk.getValid(i) ? Number(values[i]!) : Number.NaN;
+    if (chunk.nullCount === 0) {
+      for (let i = 0; i < chunk.length; i++, row++) out[row] = Number(values[i]!);
+    } else {
+      for (let i = 0; i < chunk.length; i++, row++) out[row] = chunk.getValid(i) ? Number(values[i]!) : Number.NaN;
+    }
   }
   return out;
 }
@@ -44,6 +48,10 @@ function int64AsFloat(vector: Vector): Float64Array {
   let row = 0;
   for (const chunk of vector.data) {
     const values = chunk.values as BigInt64Array | undefined;
+    if (values !== undefined && chunk.nullCount === 0) {
+      for (let i = 0; i < chunk.length; i++, row++) out[row] = Number(values[i]!);
+      continue;
+    }
     for (let i = 0; i < chunk.length; i++, row++) {
       out[row] = values !== undefined && chunk.getValid(i) ? Number(values[i]!) : Number.NaN;
     }
@@ -84,6 +92,26 @@ function gatherFixed(source: Vector, indices: Int32Array): Vector {
   const out = new Values(indices.length);
   const validity = new Uint8Array((indices.length + 7) >> 3);
   let nullCount = 0;
+  const type: DataType = first.type as DataType;
+  if (chunks.every((c) => c.nullCount === 0)) {
+    // No nulls: one contiguous copy of the values (DuckDB returns 2048-row batches), then a straight indexed copy;
+    // only unmatched rows are null.
+    let values = first.values as Int32Array | Float64Array;
+    if (chunks.length > 1) {
+      values = new Values(starts[chunks.length]!);
+      const target = values as unknown as { set(source: ArrayLike<unknown>, offset: number): void };
+      chunks.forEach((c, i) => target.set((c.values as Int32Array).subarray(0, c.length), starts[i]!));
+    }
+    for (let row = 0; row < indices.length; row++) {
+      const index = indices[row]!;
+      if (index < 0) nullCount++;
+      else {
+        out[row] = values[index]!;
+        validity[row >> 3]! |= 1 << (row & 7);
+      }
+    }
+    return makeVector(makeData({ type, length: indices.length, nullCount, nullBitmap: nullCount === 0 ? null : validity, data: out } as never));
+  }
   let chunkIndex = 0;
   for (let row = 0; row < indices.length; row++) {
     const index = indices[row]!;
@@ -110,7 +138,6 @@ function gatherFixed(source: Vector, indices: Int32Array): Vector {
     out[row] = (chunk.values as Int32Array | Float64Array)[local]!;
     validity[row >> 3]! |= 1 << (row & 7);
   }
-  const type: DataType = first.type as DataType;
   return makeVector(makeData({ type, length: indices.length, nullCount, nullBitmap: nullCount === 0 ? null : validity, data: out } as never));
 }
 
