@@ -176,7 +176,7 @@ describe('feature views and training data', () => {
   it('carries every feature type through the join exactly (the spine sees its own rows)', async () => {
     const store = await openFeatureStore({ name: uniqueStoreName('fvtypes'), persist: false });
     const group = await store.createFeatureGroup(allTypesSpec('all'));
-    const rows = allTypesRows(300);
+    const rows = allTypesRows(5000); // more than one 2048-row DuckDB batch
     await group.insert(toArrow(rows));
     const view = await store.createFeatureView({
       name: 'all', version: 1, query: group.select(['i32', 'i64', 'f32', 'f64', 'b', 's', 't', 'd', 'emb']),
