@@ -13,7 +13,8 @@ export async function startHarnessServer(): Promise<{ server: ViteDevServer; url
     root: process.cwd(),
     logLevel: 'error',
     server: { host: '127.0.0.1', port: 0 },
-    optimizeDeps: { include: BROWSER_DEPS, exclude: ['@duckdb/duckdb-wasm', 'parquet-wasm'] },
+    // Scan only the harness page (the demo and bench pages have their own configs).
+    optimizeDeps: { entries: ['test/e2e/harness/index.html'], include: BROWSER_DEPS, exclude: ['@duckdb/duckdb-wasm', 'parquet-wasm'] },
     worker: { format: 'es' },
   });
   await server.listen();
