@@ -10,6 +10,9 @@ import { pointInTimeIndices, type KeyColumn, type PitGroup } from '../offline/pi
 import { applyTransforms, fitTransforms, type FittedTransforms, type TransformInput } from '../transforms/model-dependent.ts';
 import type { SplitSpec } from '../registry/types.ts';
 import type { OnDemandRegistry } from '../transforms/on-demand.ts';
+import { seededRandom } from '../util/random.ts';
+
+export { seededRandom };
 
 /** The column that says which split a stored training row belongs to. */
 export const SPLIT_COLUMN = '_larder_split';
@@ -194,18 +197,6 @@ export function joinFeatures(
     if (label !== null) columns[l.name] = label;
   }
   return new Table(columns);
-}
-
-/** A small seeded PRNG (mulberry32), so a random split is reproducible from its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Which split each row belongs to (null: in a gap of a time split, dropped). Times are spine times in µs. */

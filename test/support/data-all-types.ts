@@ -11,6 +11,7 @@ import {
 import initParquet, { Table as WasmTable, writeParquet } from 'parquet-wasm/esm';
 import parquetWasmUrl from 'parquet-wasm/esm/parquet_wasm_bg.wasm?url';
 import type { FeatureGroupSpec } from '../../src/index.ts';
+import { seededRandom } from '../../src/util/random.ts';
 
 /** One row in plain form: int64 and instants as bigint (timestamps in epoch µs), dates as epoch days. */
 export interface AllTypesRow {
@@ -43,16 +44,7 @@ export function allTypesSpec(name: string): FeatureGroupSpec {
 }
 
 /** Mulberry32: a small seeded PRNG, so every run tests the same values. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const random = seededRandom;
 
 const BASE_TS = 1_704_067_200_000_000n; // 2024-01-01T00:00:00Z
 
