@@ -70,6 +70,8 @@ export interface TrainingDatasetRecord {
   table: string;
   /** The on-demand functions the rows were computed with. */
   onDemand: OnDemandReference[];
+  /** Per-column statistics of the train split (before transformations), computed by DuckDB. */
+  statistics: { rowCount: number; columns: Record<string, ColumnStatistics> };
 }
 
 /**

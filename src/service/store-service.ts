@@ -289,6 +289,13 @@ export class StoreService implements StoreWorkerApi {
     const transforms = fitViewTransforms(view, splits.train);
     const stored = new Table({ ...Object.fromEntries(joined.schema.fields.map((f) => [f.name, joined.getChild(f.name)!])), [SPLIT_COLUMN]: splitVector(assigned) });
     await offline.writeTable(table, stored);
+    const statistics = await offline.tableStatistics(
+      table,
+      [...types].filter(([name]) => !view.spine.keys.includes(name) && name !== view.spine.eventTime).map(([name, type]) => ({
+        name, type, description: '', nullable: true, allowNaN: true,
+      })),
+      { column: SPLIT_COLUMN, value: 'train' },
+    );
     const dataset: TrainingDatasetRecord = {
       view: view.name,
       viewVersion: view.version,
@@ -299,6 +306,7 @@ export class StoreService implements StoreWorkerApi {
       transforms,
       table,
       onDemand: [...view.onDemand],
+      statistics,
     };
     await registry.putTrainingDataset(dataset);
     return this.splitResult(view, dataset, splits);

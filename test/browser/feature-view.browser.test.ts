@@ -145,6 +145,12 @@ describe('feature views and training data', () => {
     expect(column(test, 'temp')).toEqual([(14 - mean) / std, (16 - mean) / std]);
     expect(column(test, 'label')).toEqual([1, 0]);
     expect(dataset.rowCounts).toEqual({ train: 2, test: 2, validation: 0 });
+    // Statistics of the train split, before transformations: temps 10 and 12; hum as the join saw it.
+    expect(dataset.statistics.rowCount).toBe(2);
+    expect(dataset.statistics.columns['temp']).toMatchObject({ count: 2, nulls: 0, min: 10, max: 12, mean: 11 });
+    expect(dataset.statistics.columns['temp']?.std).toBeCloseTo(Math.SQRT2, 12); // sample std of [10, 12]
+    expect(dataset.statistics.columns['label']).toMatchObject({ count: 2, min: 0, max: 1 });
+    expect(Object.keys(dataset.statistics.columns)).toEqual(['temp', 'hum', 'label']);
     const stored = await view.getTrainingDataset(dataset.version);
     expect(column(stored.test, 'temp')).toEqual(column(test, 'temp'));
     await store.close();

@@ -31,7 +31,7 @@ const dataset = (viewName: string, viewVersion: number, version: number): Traini
   rowCounts: { train: 7, test: 2, validation: 1 },
   transforms: null,
   table: `td_${viewName.toLowerCase()}_v${viewVersion}_${version}`,
-  onDemand: [],
+  onDemand: [], statistics: { rowCount: 0, columns: {} },
 });
 
 /** The registry contract: every implementation must pass it. */

@@ -569,37 +569,50 @@ export class DuckDbOfflineStore implements OfflineStore {
     const asOf = literal(commitId);
     const source = sql`(SELECT * FROM ${ident(tableNameOf(definition))} WHERE ${COMMIT} <= ${asOf} AND (${SUPERSEDED} IS NULL OR ${SUPERSEDED} > ${asOf})) AS r`;
     try {
-      const [countRow] = await this.rows(sql`SELECT count(*) AS n FROM ${source}`);
-      const columns: Record<string, ColumnStatistics> = {};
-      for (const feature of definition.features) {
-        const [s] = await this.rows(sql`SELECT ${summarySelect(feature)} FROM ${source}`);
-        const lo = s?.['lo'] ?? null;
-        const hi = s?.['hi'] ?? null;
-        const numeric = typeof lo === 'number' && typeof hi === 'number' ? await this.numericStatistics(feature, source, lo, hi) : null;
-        columns[feature.name] = {
-          type: feature.type,
-          count: toNumber(s?.['n'] ?? 0),
-          nulls: toNumber(s?.['nulls'] ?? 0),
-          distinct: toNumber(s?.['d'] ?? 0),
-          min: plainScalar(lo, feature.type),
-          max: plainScalar(hi, feature.type),
-          mean: numeric?.mean ?? nullableNumber(s?.['mean']),
-          std: numeric?.std ?? nullableNumber(s?.['std']),
-          quantiles: numeric?.quantiles ?? null,
-          histogram: numeric?.histogram ?? null,
-        };
-      }
-      return {
-        group: definition.name,
-        version: definition.version,
-        commitId,
-        computedAt: Date.now(),
-        rowCount: toNumber(countRow?.['n'] ?? 0),
-        columns,
-      };
+      const { rowCount, columns } = await this.columnStatistics(source, definition.features);
+      return { group: definition.name, version: definition.version, commitId, computedAt: Date.now(), rowCount, columns };
     } catch (error) {
       throw engineError(error, `computing statistics of ${definition.name} v${definition.version}`);
     }
+  }
+
+  /** Statistics of the rows of a table (training datasets): optionally only the rows where `column = value`. */
+  async tableStatistics(
+    name: string,
+    features: readonly Feature[],
+    filter: { column: string; value: string } | null,
+  ): Promise<{ rowCount: number; columns: Record<string, ColumnStatistics> }> {
+    const where = filter === null ? sql`` : sql`WHERE ${ident(filter.column)} = ${literal(filter.value)}`;
+    try {
+      return await this.columnStatistics(sql`(SELECT * FROM ${ident(name)} ${where}) AS r`, features);
+    } catch (error) {
+      throw engineError(error, `computing statistics of ${name}`);
+    }
+  }
+
+  /** Per-column statistics of the rows of an SQL source. */
+  private async columnStatistics(source: Sql, features: readonly Feature[]): Promise<{ rowCount: number; columns: Record<string, ColumnStatistics> }> {
+    const [countRow] = await this.rows(sql`SELECT count(*) AS n FROM ${source}`);
+    const columns: Record<string, ColumnStatistics> = {};
+    for (const feature of features) {
+      const [s] = await this.rows(sql`SELECT ${summarySelect(feature)} FROM ${source}`);
+      const lo = s?.['lo'] ?? null;
+      const hi = s?.['hi'] ?? null;
+      const numeric = typeof lo === 'number' && typeof hi === 'number' ? await this.numericStatistics(feature, source, lo, hi) : null;
+      columns[feature.name] = {
+        type: feature.type,
+        count: toNumber(s?.['n'] ?? 0),
+        nulls: toNumber(s?.['nulls'] ?? 0),
+        distinct: toNumber(s?.['d'] ?? 0),
+        min: plainScalar(lo, feature.type),
+        max: plainScalar(hi, feature.type),
+        mean: numeric?.mean ?? nullableNumber(s?.['mean']),
+        std: numeric?.std ?? nullableNumber(s?.['std']),
+        quantiles: numeric?.quantiles ?? null,
+        histogram: numeric?.histogram ?? null,
+      };
+    }
+    return { rowCount: toNumber(countRow?.['n'] ?? 0), columns };
   }
 
   /** Mean, std, quantiles and histogram of a numeric column whose finite values range from lo to hi. */
