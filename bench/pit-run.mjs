@@ -1,7 +1,8 @@
 /* global window -- the page.evaluate callbacks run in the page, where window exists */
 // Point-in-time join benchmark (issue 3, "Benchmark"): Larder's TypeScript join (pointInTimeIndices + gathering
 // into Arrow) against raw DuckDB-WASM running a hand-written ASOF query in the same page, and against native
-// DuckDB (@duckdb/node-api, 1 and 2 threads) on the same seeded data, in the same run.
+// DuckDB (@duckdb/node-api, 1 and 2 threads) on the same seeded data, in the same run; plus Larder end to end
+// (FeatureView.trainingData on an in-memory store holding the same groups).
 //
 //   node bench/run.mjs pit                       (or BENCH_SUITE=pit npm run bench)
 //   BENCH_PIT_SCALE=0.1 node bench/run.mjs pit   1/10 of the rows, for iterating
@@ -97,14 +98,15 @@ export async function runPitBench(helpers) {
       console.log(
         `${shape}: spine ${prepared.spineRows.toLocaleString('en-US')} rows × groups ${prepared.groupRows.map((r) => r.toLocaleString('en-US')).join(' + ')}; ` +
           `inputs ${(prepared.arrowIpcBytes / MB).toFixed(1)} MB as Arrow IPC; generated in ${prepared.generateSeconds.toFixed(1)} s, ` +
-          `loaded into DuckDB-WASM in ${prepared.loadSeconds.toFixed(1)} s (outside timing); Chromium PSS ${(idle.pssBytes / MB).toFixed(0)} MB idle, ` +
+          `loaded into DuckDB-WASM in ${prepared.loadSeconds.toFixed(1)} s, into a Larder store in ${prepared.storeLoadSeconds.toFixed(1)} s ` +
+          `(${prepared.storeInserts.join(' + ')} inserts; outside timing); Chromium PSS ${(idle.pssBytes / MB).toFixed(0)} MB idle, ` +
           `${(loaded.pssBytes / MB).toFixed(0)} MB with the data loaded`,
       );
       const records = [];
       for (let i = 0; i < warmups + runs; i++) {
         // Rotate which engine goes first.
-        const engines = ['raw', 'ts', 'larder'];
-        const order = [...engines.slice(i % 3), ...engines.slice(0, i % 3)];
+        const engines = ['raw', 'ts', 'larder', 'store'];
+        const order = [...engines.slice(i % engines.length), ...engines.slice(0, i % engines.length)];
         for (const engine of order) {
           const before = await helpers.settle(page, sampler);
           sampler.mark();
@@ -116,12 +118,19 @@ export async function runPitBench(helpers) {
             `  ${record.warmup ? 'warm-up' : 'run    '} ${engine.padEnd(6)} ${result.seconds.toFixed(3)} s  CPU ${result.cpu?.seconds.toFixed(2) ?? '–'} s  ` +
               `run +PSS ${((peak.pssBytes - before.pssBytes) / MB).toFixed(0)} MB  [${result.phases.map(([n, s]) => `${n} ${s.toFixed(3)}`).join(', ')}]`,
           );
+          if (result.duckdb !== null) console.log(`      DuckDB requests in the run (s): ${result.duckdb.map(([n, s]) => `${n} ${s.toFixed(3)}`).join(' | ')}`);
         }
       }
       const compare = await page.evaluate(() => window.pitCompare('ts'));
       const compareLarder = await page.evaluate(() => window.pitCompare('larder'));
+      const compareStore = await page.evaluate(() => window.pitCompare('store', 'ts'));
+      console.log(`  trainingData() vs TS: ${compareStore.cells.toLocaleString('en-US')} feature cells, ${compareStore.mismatches} mismatches` +
+        `${compareStore.first === null ? '' : ` (first: ${compareStore.first})`}`);
       await helpers.settle(page, sampler);
       const diagnosis = await page.evaluate(() => window.pitDiagnose());
+      const diagnosisStore = await page.evaluate(() => window.pitDiagnoseStore());
+      console.log(`  trainingData() JS steps outside DuckDB and joinFeatures (one rerun in the page, s): ` +
+        `${diagnosisStore.map(([n, v]) => `${n} ${v.toFixed(3)}`).join(' | ')}`);
       await page.evaluate(() => window.pitClose());
       const native = natives[shape];
       const measured = (engine) => records.filter((r) => !r.warmup && r.engine === engine);
@@ -134,6 +143,7 @@ export async function runPitBench(helpers) {
           ownPssBytes: Math.max(...rs.map((r) => r.peakPssBytes - r.pssBeforeBytes)),
           peakPssBytes: Math.max(...rs.map((r) => r.peakPssBytes)),
           phases: rs[0].phases.map(([name]) => [name, median(rs.map((r) => r.phases.find(([n]) => n === name)?.[1] ?? 0))]),
+          duckdb: rs[0].duckdb === null ? null : rs[0].duckdb.map(([name]) => [name, median(rs.map((r) => r.duckdb.find(([n]) => n === name)?.[1] ?? 0))]),
           checksum: rs[rs.length - 1].checksum,
           outputBytes: rs[rs.length - 1].outputBytes,
         };
@@ -141,6 +151,7 @@ export async function runPitBench(helpers) {
       const raw = summary('raw');
       const ts = summary('ts');
       const larder = summary('larder');
+      const store = summary('store');
       const nat = Object.fromEntries(native.results.map((r) => [r.threads, { runs: r.runs, medianSeconds: median(r.runs), medianCpuSeconds: median(r.cpuSeconds), peakRssAboveBytes: r.peakRssAboveBytes }]));
       shapesOut.push({
         shape,
@@ -148,14 +159,18 @@ export async function runPitBench(helpers) {
         raw,
         ts,
         larder,
+        store,
         native: { ...native, byThreads: nat },
         compare,
         compareLarder,
+        compareStore,
         diagnosis,
+        diagnosisStore,
         checksums: {
           rawEqualsTs: sameChecksum(raw.checksum, ts.checksum),
           nativeEqualsTs: sameChecksum(native.checksum, ts.checksum),
           larderEqualsTs: sameChecksum(larder.checksum, ts.checksum),
+          storeEqualsTs: sameChecksum(store.checksum, ts.checksum),
         },
         ratios: {
           tsVsRaw: ts.medianSeconds / raw.medianSeconds,
@@ -166,6 +181,8 @@ export async function runPitBench(helpers) {
           larderVsRaw: larder.medianSeconds / raw.medianSeconds,
           larderVsNative2: larder.medianSeconds / nat[2].medianSeconds,
           larderPssVsInputs: larder.ownPssBytes / prepared.arrowIpcBytes,
+          storeVsRaw: store.medianSeconds / raw.medianSeconds,
+          storeVsTs: store.medianSeconds / ts.medianSeconds,
         },
         records,
       });
@@ -187,6 +204,8 @@ export async function runPitBench(helpers) {
       [`${s.shape}: TS run's own memory (+PSS) <= 2x the inputs' Arrow size`, s.ratios.tsPssVsInputs <= 2, s.ratios.tsPssVsInputs],
       [`${s.shape}: joinFeatures <= ${TARGET_VS_RAW}x raw DuckDB-WASM`, s.ratios.larderVsRaw <= TARGET_VS_RAW, s.ratios.larderVsRaw],
       [`${s.shape}: joinFeatures <= ${TARGET_VS_NATIVE[s.shape]}x native DuckDB 2 threads`, s.ratios.larderVsNative2 <= TARGET_VS_NATIVE[s.shape], s.ratios.larderVsNative2],
+      [`${s.shape}: trainingData() end to end identical to TS (feature columns cell for cell, checksums)`,
+        s.compareStore.mismatches === 0 && s.checksums.storeEqualsTs, s.compareStore.mismatches],
     ];
     for (const [target, pass, value] of checks) {
       verdicts.push({ target, pass, value });
@@ -224,16 +243,19 @@ function report(shapes, table) {
     const inputs = mb(s.prepared.arrowIpcBytes);
     const runsText = (runs) => runs.map((x) => x.toFixed(2)).join(' ');
     const cpu = (x) => (x === null || x === undefined ? '–' : x.toFixed(2));
-    rows.push([s.shape, 'raw DuckDB-WASM (ASOF + fetch Arrow)', s.raw.medianSeconds.toFixed(3), runsText(s.raw.runs), cpu(s.raw.medianCpuSeconds), (s.ts.medianSeconds / s.raw.medianSeconds).toFixed(2), mb(s.raw.ownPssBytes), mb(s.raw.outputBytes), inputs]);
-    rows.push([s.shape, 'Larder TS (indices + gather to Arrow)', s.ts.medianSeconds.toFixed(3), runsText(s.ts.runs), cpu(s.ts.medianCpuSeconds), '1.00', mb(s.ts.ownPssBytes), mb(s.ts.outputBytes), inputs]);
-    rows.push([s.shape, 'Larder joinFeatures (stored-row shape)', s.larder.medianSeconds.toFixed(3), runsText(s.larder.runs), cpu(s.larder.medianCpuSeconds), (s.ts.medianSeconds / s.larder.medianSeconds).toFixed(2), mb(s.larder.ownPssBytes), mb(s.larder.outputBytes), inputs]);
+    const vsRaw = (x) => (x / s.raw.medianSeconds).toFixed(2);
+    rows.push([s.shape, 'raw DuckDB-WASM (ASOF + fetch Arrow)', s.raw.medianSeconds.toFixed(3), runsText(s.raw.runs), cpu(s.raw.medianCpuSeconds), (s.ts.medianSeconds / s.raw.medianSeconds).toFixed(2), '1.00', mb(s.raw.ownPssBytes), mb(s.raw.outputBytes), inputs]);
+    rows.push([s.shape, 'Larder TS (indices + gather to Arrow)', s.ts.medianSeconds.toFixed(3), runsText(s.ts.runs), cpu(s.ts.medianCpuSeconds), '1.00', vsRaw(s.ts.medianSeconds), mb(s.ts.ownPssBytes), mb(s.ts.outputBytes), inputs]);
+    rows.push([s.shape, 'Larder joinFeatures (stored-row shape)', s.larder.medianSeconds.toFixed(3), runsText(s.larder.runs), cpu(s.larder.medianCpuSeconds), (s.ts.medianSeconds / s.larder.medianSeconds).toFixed(2), vsRaw(s.larder.medianSeconds), mb(s.larder.ownPssBytes), mb(s.larder.outputBytes), inputs]);
+    rows.push([s.shape, 'Larder trainingData() (end to end)', s.store.medianSeconds.toFixed(3), runsText(s.store.runs), cpu(s.store.medianCpuSeconds), (s.ts.medianSeconds / s.store.medianSeconds).toFixed(2), vsRaw(s.store.medianSeconds), mb(s.store.ownPssBytes), mb(s.store.outputBytes), inputs]);
     for (const threads of [1, 2]) {
       const n = s.native.byThreads[threads];
-      rows.push([s.shape, `native DuckDB ${threads} thread${threads === 1 ? '' : 's'}`, n.medianSeconds.toFixed(3), runsText(n.runs), cpu(n.medianCpuSeconds), (s.ts.medianSeconds / n.medianSeconds).toFixed(2), mb(n.peakRssAboveBytes), '', inputs]);
+      rows.push([s.shape, `native DuckDB ${threads} thread${threads === 1 ? '' : 's'}`, n.medianSeconds.toFixed(3), runsText(n.runs), cpu(n.medianCpuSeconds), (s.ts.medianSeconds / n.medianSeconds).toFixed(2), vsRaw(n.medianSeconds), mb(n.peakRssAboveBytes), '', inputs]);
     }
   }
-  console.log(table(['shape', 'engine', 'median s', 'runs s', 'CPU s', 'TS / this', 'run +MB', 'output MB', 'inputs MB'], rows));
-  console.log('  (TS / this: Larder TS median time over this engine\'s, < 1 = Larder faster; CPU s: median CPU seconds of all Chromium ' +
+  console.log(table(['shape', 'engine', 'median s', 'runs s', 'CPU s', 'TS / this', 'this / raw', 'run +MB', 'output MB', 'inputs MB'], rows));
+  console.log('  (TS / this: Larder TS median time over this engine\'s, < 1 = Larder faster; this / raw: this engine\'s median time over raw ' +
+    'DuckDB-WASM\'s, < 1 = faster than raw; CPU s: median CPU seconds of all Chromium ' +
     'processes (browser) or of the Node process (native) in the timed region; run +MB: peak PSS of all Chromium processes above ' +
     'the settled level before the run (browser), or peak VmRSS of the Node process above the level before the query (native); ' +
     'output: the result\'s own buffers (TS: new feature columns; spine columns are passed through); inputs: spine + groups as Arrow IPC)');
@@ -242,6 +264,14 @@ function report(shapes, table) {
     console.log(`  ${s.shape} joinFeatures (median s): ${s.larder.medianSeconds.toFixed(3)}, ${(s.larder.medianSeconds / s.raw.medianSeconds).toFixed(2)}x raw DuckDB-WASM, ` +
       `${(s.larder.medianSeconds / s.native.byThreads[2].medianSeconds).toFixed(2)}x native 2 threads; vs raw: ${s.compareLarder.mismatches} mismatches` +
       `${s.compareLarder.first === null ? '' : ` (first: ${s.compareLarder.first})`}`);
+    console.log(`  ${s.shape} trainingData() end to end (median s): ${s.store.medianSeconds.toFixed(3)}, ${s.ratios.storeVsRaw.toFixed(2)}x raw DuckDB-WASM, ` +
+      `${s.ratios.storeVsTs.toFixed(2)}x the TS join, ${(s.store.medianSeconds / s.native.byThreads[2].medianSeconds).toFixed(2)}x native 2 threads; ` +
+      `vs TS: ${s.compareStore.cells.toLocaleString('en-US')} feature cells, ${s.compareStore.mismatches} mismatches` +
+      `${s.compareStore.first === null ? '' : ` (first: ${s.compareStore.first})`}, checksum = TS: ${s.checksums.storeEqualsTs}`);
+    console.log(`  ${s.shape} trainingData() JS steps besides joinFeatures (one rerun in the page, s): ` +
+      `${s.diagnosisStore.map(([n, v]) => `${n} ${v.toFixed(3)}`).join(' | ')}`);
+    console.log(`  ${s.shape} trainingData() time by DuckDB request kind (median s, traced in the store's DuckDB worker): ` +
+      `${s.store.duckdb.map(([n, v]) => `${n} ${v.toFixed(3)}`).join(' | ')}`);
     const inSteps = s.diagnosis.reduce((sum, [, v]) => sum + v, 0);
     console.log(`  ${s.shape} joinFeatures steps (one run, s): ${s.diagnosis.map(([n, v]) => `${n} ${v.toFixed(3)}`).join(' | ')}; ` +
       `sum ${inSteps.toFixed(3)}, so the gather is about ${Math.max(0, s.larder.medianSeconds - inSteps).toFixed(3)}`);

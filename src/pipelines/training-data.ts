@@ -1,4 +1,4 @@
-import { Float64, Table, TimestampMicrosecond, Utf8, type DataType, makeData, makeVector, vectorFromArray, type Vector } from 'apache-arrow';
+import { Float64, Int8, Table, TimestampMicrosecond, Utf8, type DataType, makeData, makeVector, vectorFromArray, type Vector } from 'apache-arrow';
 import type { FeatureGroupDefinition } from '../definitions/feature-group.ts';
 import type { FeatureViewDefinition } from '../definitions/feature-view.ts';
 import { nameKey } from '../definitions/names.ts';
@@ -271,6 +271,7 @@ export function viewColumnTypes(view: FeatureViewDefinition, left: FeatureGroupD
 
 /** Rows of a table whose split is `name`, in order. */
 export function takeSplit(table: Table, splits: readonly (SplitName | null)[], name: SplitName, types: ReadonlyMap<string, FeatureType>): Table {
+  if (splits.length === table.numRows && splits.every((s) => s === name)) return table; // one split: nothing to gather
   const rows: number[] = [];
   splits.forEach((s, i) => {
     if (s === name) rows.push(i);
@@ -285,9 +286,32 @@ export function takeSplit(table: Table, splits: readonly (SplitName | null)[], n
   return new Table(columns);
 }
 
-/** The split column to store with the rows. */
+/** Split names as stored: a small integer code per row (0 train, 1 test, 2 validation; null: left out). */
+export const SPLIT_CODES: readonly SplitName[] = ['train', 'test', 'validation'];
+
+/** The split column to store with the rows: Int8 codes (see {@link SPLIT_CODES}). */
 export function splitVector(splits: readonly (SplitName | null)[]): Vector {
-  return vectorFromArray(splits as (string | null)[], new Utf8());
+  const codes = new Int8Array(splits.length);
+  const validity = new Uint8Array((splits.length + 7) >> 3);
+  let nullCount = 0;
+  splits.forEach((s, i) => {
+    if (s === null) nullCount++;
+    else {
+      codes[i] = SPLIT_CODES.indexOf(s);
+      validity[i >> 3]! |= 1 << (i & 7);
+    }
+  });
+  return makeVector(makeData({ type: new Int8(), length: splits.length, nullCount, nullBitmap: nullCount === 0 ? null : validity, data: codes }));
+}
+
+/** Split names back from a stored split column. */
+export function splitsOf(vector: Vector): (SplitName | null)[] {
+  const out = new Array<SplitName | null>(vector.length);
+  for (let i = 0; i < vector.length; i++) {
+    const code = vector.get(i) as number | null;
+    out[i] = code === null ? null : (SPLIT_CODES[code] ?? null);
+  }
+  return out;
 }
 
 function transformInput(table: Table, columns: readonly string[]): TransformInput {

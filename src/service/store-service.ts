@@ -17,7 +17,7 @@ import type { TrainingDatasetRecord } from '../registry/types.ts';
 import { tableFromIPC, tableToIPC, Table, type Vector } from 'apache-arrow';
 import { ProblemCollector, columnsFromRows, conformTable } from '../ingest/conform.ts';
 import {
-  SPLIT_COLUMN, addOnDemandColumns, applyViewTransforms, assignSplits, constantTimestamps, fitViewTransforms, joinFeatures, microsOf, normalizeSplit, splitVector,
+  SPLIT_CODES, SPLIT_COLUMN, addOnDemandColumns, splitsOf, applyViewTransforms, assignSplits, constantTimestamps, fitViewTransforms, joinFeatures, microsOf, normalizeSplit, splitVector,
   takeSplit, viewColumnTypes, type SplitName,
 } from '../pipelines/training-data.ts';
 import { acquireStoreLock } from './lock.ts';
@@ -294,7 +294,7 @@ export class StoreService implements StoreWorkerApi {
       [...types].filter(([name]) => !view.spine.keys.includes(name) && name !== view.spine.eventTime).map(([name, type]) => ({
         name, type, description: '', nullable: true, allowNaN: true,
       })),
-      { column: SPLIT_COLUMN, value: 'train' },
+      { column: SPLIT_COLUMN, value: SPLIT_CODES.indexOf('train') },
     );
     const dataset: TrainingDatasetRecord = {
       view: view.name,
@@ -320,7 +320,7 @@ export class StoreService implements StoreWorkerApi {
     await this.onDemand.verify(dataset.onDemand, `training dataset ${datasetVersion} of ${view.name} v${view.version}`);
     const left = await this.definition(view.spine.group, view.spine.version);
     const stored = await offline.readTable(dataset.table);
-    const assigned = stored.getChild(SPLIT_COLUMN)!.toArray() as (SplitName | null)[];
+    const assigned = splitsOf(stored.getChild(SPLIT_COLUMN)!);
     const types = viewColumnTypes(view, left);
     const rows = new Table(Object.fromEntries(stored.schema.fields.filter((f) => f.name !== SPLIT_COLUMN).map((f) => [f.name, stored.getChild(f.name)!])));
     return this.splitResult(view, dataset, {

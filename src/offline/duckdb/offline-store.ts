@@ -580,7 +580,7 @@ export class DuckDbOfflineStore implements OfflineStore {
   async tableStatistics(
     name: string,
     features: readonly Feature[],
-    filter: { column: string; value: string } | null,
+    filter: { column: string; value: string | number } | null,
   ): Promise<{ rowCount: number; columns: Record<string, ColumnStatistics> }> {
     const where = filter === null ? sql`` : sql`WHERE ${ident(filter.column)} = ${literal(filter.value)}`;
     try {
