@@ -16,6 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startRssSampler } from './memory.mjs';
+import { openBenchPage } from './page.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(benchDir, '..');
@@ -82,14 +83,7 @@ export async function runPitBench(helpers) {
   const loadBefore = loadavg()[0];
   const shapesOut = [];
   try {
-    const page = await browser.context.newPage();
-    await page.exposeFunction('benchCpu', () => sampler.cpu());
-    page.on('crash', () => console.error('[page crashed] (out of memory?)'));
-    page.on('pageerror', (error) => console.error(`[page error] ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error' || message.type() === 'warning') console.error(`[page ${message.type()}] ${message.text()}`);
-    });
-    await page.goto(new URL('pit.html', url).href);
+    const page = await openBenchPage(browser.context, sampler, new URL('pit.html', url).href);
     await page.waitForFunction(() => window.pitReady === true, null, { timeout: 120_000 });
     for (const shape of shapes) {
       const idle = await helpers.settle(page, sampler);

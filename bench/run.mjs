@@ -20,6 +20,7 @@ import { chromium } from 'playwright';
 import { createLogger, createServer } from 'vite';
 import { CHROMIUM_ARGS, findChromium } from '../scripts/chromium.mjs';
 import { startRssSampler } from './memory.mjs';
+import { openBenchPage } from './page.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(benchDir, '..');
@@ -175,14 +176,7 @@ async function main() {
   let diagnosticsSeconds = 0;
   const loadBefore = loadavg()[0];
   try {
-    const page = await browser.context.newPage();
-    await page.exposeFunction('benchCpu', () => sampler.cpu());
-    page.on('crash', () => console.error('[page crashed] (out of memory?)'));
-    page.on('pageerror', (error) => console.error(`[page error] ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error' || message.type() === 'warning') console.error(`[page ${message.type()}] ${message.text()}`);
-    });
-    await page.goto(url);
+    const page = await openBenchPage(browser.context, sampler, url);
     await page.waitForFunction(() => window.benchReady === true, null, { timeout: 120_000 });
     await page.evaluate(() => window.cleanStorage());
     const idle = await settle(page, sampler);
