@@ -9,7 +9,7 @@ import type { IngestSource, Progress } from './offline/types.ts';
 import type { CommitRecord, FeatureGroupStatistics } from './registry/types.ts';
 import type { StoreWorkerApi, TrainingDataResult } from './rpc/store-api.ts';
 import { Query, type FeatureViewDefinition, type FeatureViewSpec } from './definitions/feature-view.ts';
-import type { SplitSpec, TrainingDatasetRecord } from './registry/types.ts';
+import type { SplitSpec, TrainingDatasetInfo, TrainingDatasetRecord } from './registry/types.ts';
 import { installErrorTransfer } from './rpc/transfer.ts';
 
 /** Options of {@link openFeatureStore}. */
@@ -277,20 +277,31 @@ export interface TrainingDataOptions {
   split?: { kind: 'time'; trainEnd: Instant; testStart: Instant; validationStart?: Instant } | { kind: 'random'; test: number; validation?: number; seed?: number };
 }
 
-/** Training rows of a feature view, split, with the persisted training dataset they came from. */
+/** Training rows of a feature view, split, with the training dataset version they are. */
 export interface TrainingData {
   train: Table;
   test: Table;
   validation?: Table;
-  dataset: TrainingDatasetRecord;
+  /** The dataset's version, parameters, split sizes and fitted transformations (its statistics are in `persisted`). */
+  dataset: TrainingDatasetInfo;
+  /**
+   * Resolves with the complete record (statistics included) once the rows are durably stored; rejects, with the
+   * store untouched, if they could not be (a full disk, for example). Until then the version is not durable: a tab
+   * closed in between leaves no trace of it. Later calls on the same store (getTrainingDataset, listTrainingDatasets,
+   * close) wait for it.
+   */
+  persisted: Promise<TrainingDatasetRecord>;
 }
 
-function trainingResult(result: TrainingDataResult): TrainingData {
+function trainingResult(result: TrainingDataResult, persisted: Promise<TrainingDatasetRecord>): TrainingData {
+  // Observed here so that a caller who never looks at it gets no unhandled rejection; awaiting it still throws.
+  persisted.catch(() => undefined);
   return {
     train: tableFromIPC(result.train),
     test: tableFromIPC(result.test),
     ...(result.validation === null ? {} : { validation: tableFromIPC(result.validation) }),
     dataset: result.dataset,
+    persisted,
   };
 }
 
@@ -353,7 +364,7 @@ export class FeatureView {
       asOfKnown: options.asOfKnown ?? false,
       split,
     });
-    return trainingResult(result);
+    return trainingResult(result, this.store.api().trainingDatasetRecord(this.name, this.version, result.dataset.version));
   }
 
   /**
@@ -365,7 +376,8 @@ export class FeatureView {
    * ```
    */
   async getTrainingDataset(version: number): Promise<TrainingData> {
-    return trainingResult(await this.store.api().getTrainingDataset(this.name, this.version, version));
+    const result = await this.store.api().getTrainingDataset(this.name, this.version, version);
+    return trainingResult(result, Promise.resolve(result.dataset));
   }
 
   /**

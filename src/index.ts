@@ -14,7 +14,7 @@ export type { Expectation, ExpectationSuite, ExpectationResult, ValidationReport
 export type { Where, ColumnFilter, FilterValue, Instant } from './offline/filters.ts';
 export type { Progress } from './offline/types.ts';
 export type { DuckDbAssets } from './offline/duckdb/engine.ts';
-export type { CommitRecord, CommitKind, FeatureGroupStatistics, ColumnStatistics, TrainingDatasetRecord, SplitSpec } from './registry/types.ts';
+export type { CommitRecord, CommitKind, FeatureGroupStatistics, ColumnStatistics, TrainingDatasetRecord, TrainingDatasetInfo, SplitSpec } from './registry/types.ts';
 export {
   LarderError, InvalidArgumentError, InvalidNameError, NotFoundError, SchemaConflictError, ValidationError,
   ExpectationFailedError, ParseError, StoreLockedError, StoreClosedError, OperationAbortedError, QuotaExceededError,

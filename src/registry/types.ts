@@ -74,6 +74,9 @@ export interface TrainingDatasetRecord {
   statistics: { rowCount: number; columns: Record<string, ColumnStatistics> };
 }
 
+/** A training dataset as known the moment its rows are returned: everything but the statistics, computed as it is persisted. */
+export type TrainingDatasetInfo = Omit<TrainingDatasetRecord, 'statistics'>;
+
 /**
  * The registry port: definitions, commit ledger mirror and statistics. Implemented on IndexedDB for
  * persistent stores and in memory for `persist: false`; both pass the same contract suite.

@@ -1,7 +1,7 @@
 import type { FeatureGroupDefinition, FeatureGroupSpec } from '../definitions/feature-group.ts';
 import type { DuckDbAssets } from '../offline/duckdb/engine.ts';
 import type { CommitResult, IngestRequest, IngestSource, Progress, ReadRequest } from '../offline/types.ts';
-import type { CommitRecord, FeatureGroupStatistics, TrainingDatasetRecord } from '../registry/types.ts';
+import type { CommitRecord, FeatureGroupStatistics, TrainingDatasetInfo, TrainingDatasetRecord } from '../registry/types.ts';
 import type { FeatureViewDefinition, FeatureViewSpec } from '../definitions/feature-view.ts';
 
 /** Options of a training-data request, with instants as epoch milliseconds. */
@@ -13,9 +13,9 @@ export interface TrainingDataRequest {
   split: unknown;
 }
 
-/** Training rows as Arrow IPC (transferred), with the dataset's record. */
-export interface TrainingDataResult {
-  dataset: TrainingDatasetRecord;
+/** Training rows as Arrow IPC (transferred), with the dataset's record (its statistics may still be being computed). */
+export interface TrainingDataResult<D extends TrainingDatasetInfo = TrainingDatasetInfo> {
+  dataset: D;
   train: Uint8Array;
   test: Uint8Array;
   validation: Uint8Array | null;
@@ -51,8 +51,10 @@ export interface StoreWorkerApi {
   listFeatureViews(): Promise<FeatureViewDefinition[]>;
   deleteFeatureView(name: string, version: number): Promise<void>;
   trainingData(name: string, version: number, request: TrainingDataRequest): Promise<TrainingDataResult>;
-  getTrainingDataset(name: string, version: number, datasetVersion: number): Promise<TrainingDataResult>;
+  getTrainingDataset(name: string, version: number, datasetVersion: number): Promise<TrainingDataResult<TrainingDatasetRecord>>;
   listTrainingDatasets(name: string, version: number): Promise<TrainingDatasetRecord[]>;
+  /** The record of a training dataset once it is persisted (waits for a background write in progress). */
+  trainingDatasetRecord(name: string, version: number, datasetVersion: number): Promise<TrainingDatasetRecord>;
   batchData(name: string, version: number, request: { start: number | null; end: number; datasetVersion: number | null }): Promise<Uint8Array>;
   abort(operationId: number, reason: string): void;
   close(): Promise<void>;

@@ -13,7 +13,9 @@ import { MemoryRegistry } from '../registry/memory.ts';
 import type { CommitRecord, FeatureGroupStatistics, Registry } from '../registry/types.ts';
 import type { OpenRequest, StoreWorkerApi, TrainingDataRequest, TrainingDataResult } from '../rpc/store-api.ts';
 import { normalizeFeatureView, sameView, type FeatureViewDefinition, type FeatureViewSpec } from '../definitions/feature-view.ts';
-import type { TrainingDatasetRecord } from '../registry/types.ts';
+import type { TrainingDatasetInfo, TrainingDatasetRecord } from '../registry/types.ts';
+import type { FeatureType } from '../definitions/types.ts';
+import { PendingDatasets } from './pending-datasets.ts';
 import { tableFromIPC, tableToIPC, Table, type Vector } from 'apache-arrow';
 import { ProblemCollector, columnsFromRows, conformTable } from '../ingest/conform.ts';
 import {
@@ -49,6 +51,7 @@ export class StoreService implements StoreWorkerApi {
   }
 
   private readonly operations = new Map<number, AbortController>();
+  private readonly datasets = new PendingDatasets<TrainingDatasetRecord>();
 
   async open(request: OpenRequest): Promise<void> {
     if (this.state !== null) throw new InvalidArgumentError('This store worker is already open.');
@@ -86,6 +89,13 @@ export class StoreService implements StoreWorkerApi {
       const missing = (await offline.ledger(definition)).filter((c) => !mirrored.has(c.commitId));
       await registry.putCommits(missing);
     }
+    // A training dataset's table written by a tab that was closed before its record was stored.
+    const recorded = new Set<string>();
+    for (const view of await registry.listFeatureViews()) {
+      for (const d of await registry.listTrainingDatasets(view.name, view.version)) recorded.add(d.table);
+    }
+    const orphans = [...tables].filter((t) => t.startsWith(DATASET_TABLE_PREFIX) && !recorded.has(t));
+    if (orphans.length > 0) await offline.dropTables(orphans);
   }
 
   private open_(): OpenState {
@@ -212,6 +222,7 @@ export class StoreService implements StoreWorkerApi {
   async deleteFeatureView(name: string, version: number): Promise<void> {
     const view = await this.view(name, validateVersion(version));
     const { registry, offline } = this.open_();
+    await this.datasets.settled(viewKey(view));
     const datasets = await registry.listTrainingDatasets(view.name, view.version);
     await registry.deleteFeatureView(view.name, view.version);
     await offline.dropTables(datasets.map((d) => d.table));
@@ -255,9 +266,9 @@ export class StoreService implements StoreWorkerApi {
     return addOnDemandColumns(view, joinFeatures(view, spine, groups, await offline.commitTimes(), asOfKnown), this.onDemand);
   }
 
-  private splitResult(view: FeatureViewDefinition, dataset: TrainingDatasetRecord, splits: Record<SplitName, Table>): TrainingDataResult {
+  private splitResult<D extends TrainingDatasetInfo>(view: FeatureViewDefinition, dataset: D, splits: Record<SplitName, Table>): TrainingDataResult<D> {
     const ipc = (table: Table): Uint8Array => tableToIPC(applyViewTransforms(view, dataset.transforms, table), 'stream');
-    const result: TrainingDataResult = {
+    const result: TrainingDataResult<D> = {
       dataset,
       train: ipc(splits.train),
       test: ipc(splits.test),
@@ -269,7 +280,7 @@ export class StoreService implements StoreWorkerApi {
 
   async trainingData(name: string, version: number, request: TrainingDataRequest): Promise<TrainingDataResult> {
     const view = await this.view(name, version);
-    const { registry, offline } = this.open_();
+    const { registry } = this.open_();
     const left = await this.definition(view.spine.group, view.spine.version);
     const spine = await this.spine(view, request);
     const joined = await this.joinView(view, spine, request.asOfKnown);
@@ -282,21 +293,9 @@ export class StoreService implements StoreWorkerApi {
       test: takeSplit(joined, assigned, 'test', types),
       validation: takeSplit(joined, assigned, 'validation', types),
     };
-    const previous = await registry.listTrainingDatasets(view.name, view.version);
-    const datasetVersion = previous.reduce((max, d) => Math.max(max, d.version), 0) + 1;
-    const table = `td_${nameKey(view.name)}_v${view.version}_${datasetVersion}`;
-    // Fit before anything is written, so a failing fit leaves no table behind.
+    // Fit before anything is written, so a failing fit leaves nothing behind.
     const transforms = fitViewTransforms(view, splits.train);
-    const stored = new Table({ ...Object.fromEntries(joined.schema.fields.map((f) => [f.name, joined.getChild(f.name)!])), [SPLIT_COLUMN]: splitVector(assigned) });
-    await offline.writeTable(table, stored);
-    const statistics = await offline.tableStatistics(
-      table,
-      [...types].filter(([name]) => !view.spine.keys.includes(name) && name !== view.spine.eventTime).map(([name, type]) => ({
-        name, type, description: '', nullable: true, allowNaN: true,
-      })),
-      { column: SPLIT_COLUMN, value: SPLIT_CODES.indexOf('train') },
-    );
-    const dataset: TrainingDatasetRecord = {
+    const info = (datasetVersion: number): TrainingDatasetInfo => ({
       view: view.name,
       viewVersion: view.version,
       version: datasetVersion,
@@ -304,19 +303,52 @@ export class StoreService implements StoreWorkerApi {
       params: { start: request.start, end: request.end, asOfKnown: request.asOfKnown, spine: request.spine === null ? 'left-group' : 'explicit', split },
       rowCounts: { train: splits.train.numRows, test: splits.test.numRows, validation: splits.validation.numRows },
       transforms,
-      table,
+      table: `${DATASET_TABLE_PREFIX}${nameKey(view.name)}_v${view.version}_${datasetVersion}`,
       onDemand: [...view.onDemand],
-      statistics,
-    };
-    await registry.putTrainingDataset(dataset);
-    return this.splitResult(view, dataset, splits);
+    });
+    const stored = new Table({ ...Object.fromEntries(joined.schema.fields.map((f) => [f.name, joined.getChild(f.name)!])), [SPLIT_COLUMN]: splitVector(assigned) });
+    const statisticsOf = [...types].filter(([n]) => !view.spine.keys.includes(n) && n !== view.spine.eventTime);
+    // The rows are returned now; writing them and computing their statistics continue in the background (see
+    // trainingDatasetRecord). The record is stored last, so a dataset is either complete or absent.
+    const datasetVersion = await this.datasets.start(
+      viewKey(view),
+      async () => (await registry.listTrainingDatasets(view.name, view.version)).map((d) => d.version),
+      (v) => this.persistDataset(info(v), stored, statisticsOf),
+    );
+    return this.splitResult(view, info(datasetVersion), splits);
   }
 
-  async getTrainingDataset(name: string, version: number, datasetVersion: number): Promise<TrainingDataResult> {
-    const view = await this.view(name, version);
+  private async persistDataset(info: TrainingDatasetInfo, stored: Table, columns: readonly [string, FeatureType][]): Promise<TrainingDatasetRecord> {
     const { registry, offline } = this.open_();
-    const dataset = (await registry.listTrainingDatasets(view.name, view.version)).find((d) => d.version === datasetVersion);
+    await offline.writeTable(info.table, stored);
+    const statistics = await offline.tableStatistics(
+      info.table,
+      columns.map(([name, type]) => ({ name, type, description: '', nullable: true, allowNaN: true })),
+      { column: SPLIT_COLUMN, value: SPLIT_CODES.indexOf('train') },
+    );
+    const record: TrainingDatasetRecord = { ...info, statistics };
+    await registry.putTrainingDataset(record);
+    return record;
+  }
+
+  /** A stored training dataset, after any background write of the view has ended. */
+  private async dataset(view: FeatureViewDefinition, datasetVersion: number): Promise<TrainingDatasetRecord> {
+    const pending = this.datasets.get(viewKey(view), datasetVersion);
+    if (pending !== undefined) return pending;
+    await this.datasets.settled(viewKey(view));
+    const dataset = (await this.open_().registry.listTrainingDatasets(view.name, view.version)).find((d) => d.version === datasetVersion);
     if (dataset === undefined) throw new NotFoundError(`Feature view ${view.name} v${view.version} has no training dataset ${datasetVersion}.`);
+    return dataset;
+  }
+
+  async trainingDatasetRecord(name: string, version: number, datasetVersion: number): Promise<TrainingDatasetRecord> {
+    return this.dataset(await this.view(name, version), datasetVersion);
+  }
+
+  async getTrainingDataset(name: string, version: number, datasetVersion: number): Promise<TrainingDataResult<TrainingDatasetRecord>> {
+    const view = await this.view(name, version);
+    const { offline } = this.open_();
+    const dataset = await this.dataset(view, datasetVersion);
     await this.onDemand.verify(dataset.onDemand, `training dataset ${datasetVersion} of ${view.name} v${view.version}`);
     const left = await this.definition(view.spine.group, view.spine.version);
     const stored = await offline.readTable(dataset.table);
@@ -342,18 +374,14 @@ export class StoreService implements StoreWorkerApi {
       [view.spine.eventTime]: constantTimestamps(keys.numRows, at),
     });
     const joined = await this.joinView(view, spine, false);
-    let fitted = null;
-    if (request.datasetVersion !== null) {
-      const dataset = (await registry.listTrainingDatasets(view.name, view.version)).find((d) => d.version === request.datasetVersion);
-      if (dataset === undefined) throw new NotFoundError(`Feature view ${view.name} v${view.version} has no training dataset ${request.datasetVersion}.`);
-      fitted = dataset.transforms;
-    }
+    const fitted = request.datasetVersion === null ? null : (await this.dataset(view, request.datasetVersion)).transforms;
     const bytes = tableToIPC(applyViewTransforms(view, fitted, joined), 'stream');
     return Comlink.transfer(bytes, [bytes.buffer]);
   }
 
   async listTrainingDatasets(name: string, version: number): Promise<TrainingDatasetRecord[]> {
     const view = await this.view(name, version);
+    await this.datasets.settled(viewKey(view));
     return this.open_().registry.listTrainingDatasets(view.name, view.version);
   }
 
@@ -423,6 +451,7 @@ export class StoreService implements StoreWorkerApi {
   async close(): Promise<void> {
     const state = this.state;
     if (state === null) return;
+    await this.datasets.drain(); // training datasets being written finish first
     this.state = null;
     for (const controller of this.operations.values()) controller.abort(new Error('store closed'));
     try {
@@ -432,4 +461,12 @@ export class StoreService implements StoreWorkerApi {
       state.release();
     }
   }
+}
+
+/** Offline tables of training datasets start with this; feature-group tables never do (see tableNameOf). */
+const DATASET_TABLE_PREFIX = 'td_';
+
+/** The key of a feature view version in PendingDatasets. */
+function viewKey(view: FeatureViewDefinition): string {
+  return `${nameKey(view.name)}@${view.version}`;
 }

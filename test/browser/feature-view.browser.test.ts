@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Table } from 'apache-arrow';
+import { tableFromArrays, type Table } from 'apache-arrow';
+import { StoreService } from '../../src/service/store-service.ts';
+import type { DuckDbOfflineStore } from '../../src/offline/duckdb/offline-store.ts';
 import { openFeatureStore, NotFoundError, SchemaConflictError, InvalidArgumentError } from '../../src/index.ts';
 import { naivePointInTime } from '../support/pit-oracle.ts';
 import { uniqueStoreName } from '../support/names.ts';
@@ -16,8 +18,8 @@ const column = (table: Table, name: string): unknown[] => {
   return Array.from({ length: v.length }, (_, i) => v.get(i) as unknown);
 };
 
-async function setup() {
-  const store = await openFeatureStore({ name: uniqueStoreName('fv'), persist: false });
+async function setup(options: { name?: string; persist?: boolean } = {}) {
+  const store = await openFeatureStore({ name: options.name ?? uniqueStoreName('fv'), persist: options.persist ?? false });
   const sensor = await store.createFeatureGroup({
     name: 'sensor', version: 1, primaryKey: 'device', eventTime: 'ts',
     features: { device: 'string', ts: 'timestamp', temp: 'float64', label: 'float64' },
@@ -134,7 +136,9 @@ describe('feature views and training data', () => {
       transforms: [{ kind: 'standardScaler', column: 'temp' }],
     });
     const cut = base + 50_000;
-    const { train, test, dataset } = await view.trainingData({ split: { kind: 'time', trainEnd: cut, testStart: cut } });
+    const { train, test, dataset: info, persisted } = await view.trainingData({ split: { kind: 'time', trainEnd: cut, testStart: cut } });
+    const dataset = await persisted;
+    expect(dataset).toEqual({ ...info, statistics: dataset.statistics });
     // Left-group rows by event time: temps 10 and 12 before the cut, 14 and 16 after.
     expect(column(train, 'ts')).toEqual([base + 5_000, base + 40_000]);
     expect(column(test, 'ts')).toEqual([base + 80_000, base + 90_000]);
@@ -228,5 +232,42 @@ describe('feature views and training data', () => {
     await store.deleteFeatureView('v', 1);
     await expect(store.getFeatureView('v')).rejects.toBeInstanceOf(NotFoundError);
     await store.close();
+  });
+
+  it('persists training datasets behind the returned rows: distinct versions, readers wait, close waits', async () => {
+    const name = uniqueStoreName('fvbg');
+    const { store, sensor, site } = await setup({ name, persist: true });
+    const view = await store.createFeatureView({ name: 'v', version: 1, query: sensor.select(['temp']).join(site.select(['hum'])), labels: ['label'] });
+    // Concurrent requests reserve different versions.
+    const [a, b] = await Promise.all([view.trainingData(), view.trainingData({ split: { kind: 'random', test: 0.5, seed: 3 } })]);
+    expect([a.dataset.version, b.dataset.version].sort()).toEqual([1, 2]);
+    // Readers in the same store see both at once, complete, without awaiting `persisted`.
+    const listed = await view.listTrainingDatasets();
+    expect(listed.map((d) => d.version)).toEqual([1, 2]);
+    expect(listed.every((d) => d.statistics.rowCount === d.rowCounts.train)).toBe(true);
+    expect(await a.persisted).toEqual(listed.find((d) => d.version === a.dataset.version));
+    // A third one, then close at once: close waits for the write, so it is there after reopening.
+    const c = await view.trainingData({ split: { kind: 'random', test: 0.25, seed: 9 } });
+    await store.close();
+    const reopened = await openFeatureStore({ name });
+    const again = await (await reopened.getFeatureView('v', 1)).getTrainingDataset(c.dataset.version);
+    expect(again.dataset).toEqual(await c.persisted);
+    expect(column(again.train, 'temp')).toEqual(column(c.train, 'temp'));
+    expect(column(again.test, 'temp')).toEqual(column(c.test, 'temp'));
+    await reopened.close();
+  });
+
+  it('drops a training dataset table whose record was never stored (a tab closed mid-write) when the store opens', async () => {
+    const name = uniqueStoreName('fvorphan');
+    const service = new StoreService();
+    await service.open({ name, persist: true, assets: null });
+    const offline = (service as unknown as { state: { offline: DuckDbOfflineStore } }).state.offline;
+    await offline.writeTable('td_v_v1_7', tableFromArrays({ x: Float64Array.of(1, 2) }));
+    expect(await offline.tableNames()).toContain('td_v_v1_7');
+    await service.close();
+    const reopened = new StoreService();
+    await reopened.open({ name, persist: true, assets: null });
+    expect(await (reopened as unknown as { state: { offline: DuckDbOfflineStore } }).state.offline.tableNames()).not.toContain('td_v_v1_7');
+    await reopened.close();
   });
 });
