@@ -37,13 +37,13 @@ export class PendingDatasets<R> {
 
   /** Waits until every write of a view started so far has ended (successfully or not). */
   async settled(view: string): Promise<void> {
-    await this.allocation.run(async () => undefined); // a reservation in progress has registered its job
+    await this.allocation.run(() => Promise.resolve()); // a reservation in progress has registered its job
     await Promise.allSettled([...(this.pending.get(view)?.values() ?? [])]);
   }
 
   /** Waits until every write started so far has ended. */
   async drain(): Promise<void> {
-    await this.allocation.run(async () => undefined);
+    await this.allocation.run(() => Promise.resolve());
     await Promise.allSettled([...this.pending.values()].flatMap((m) => [...m.values()]));
   }
 }

@@ -364,7 +364,7 @@ export class StoreService implements StoreWorkerApi {
 
   async batchData(name: string, version: number, request: { start: number | null; end: number; datasetVersion: number | null }): Promise<Uint8Array> {
     const view = await this.view(name, version);
-    const { registry, offline } = this.open_();
+    const { offline } = this.open_();
     const left = await this.definition(view.spine.group, view.spine.version);
     const keys = await offline.distinctKeys(left, request.start, request.end);
     // The latest values as of just before `end` (exclusive, like every range in Larder).
