@@ -295,11 +295,12 @@ export class StoreService implements StoreWorkerApi {
     };
     // Fit before anything is written, so a failing fit leaves nothing behind.
     const transforms = fitViewTransforms(view, splits.train);
+    const createdAt = Date.now();
     const info = (datasetVersion: number): TrainingDatasetInfo => ({
       view: view.name,
       viewVersion: view.version,
       version: datasetVersion,
-      createdAt: Date.now(),
+      createdAt,
       params: { start: request.start, end: request.end, asOfKnown: request.asOfKnown, spine: request.spine === null ? 'left-group' : 'explicit', split },
       rowCounts: { train: splits.train.numRows, test: splits.test.numRows, validation: splits.validation.numRows },
       transforms,

@@ -30,24 +30,32 @@ function finiteValue(feature: Feature, scale = 1): Sql | null {
   return scale === 1 ? sql`CASE WHEN isfinite(${x}) THEN ${x} END` : sql`CASE WHEN isfinite(${x}) THEN ${x} * ${literal(scale)} END`;
 }
 
+/** Names a statistic of one column in a SELECT list that covers many columns. */
+export type Alias = (statistic: string) => Sql;
+
+/** The aliases of column number `index`: `c<index>_<statistic>`. */
+export function columnAlias(index: number): Alias {
+  return (statistic) => ident(`c${index}_${statistic}`);
+}
+
 /**
- * SELECT list computing one column's counts and range (`n`, `nulls`, `d`, `lo`, `hi`), and for booleans and lists
- * also `mean` and `std`. Numeric ranges are over finite values: NaN and ±Infinity are left out of numeric
- * statistics (see {@link momentsSelect}).
+ * SELECT items computing one column's counts and range (`n`, `nulls`, `d`, `lo`, `hi`), and for booleans and lists
+ * also `mean` and `std`, named through `as`. Numeric ranges are over finite values: NaN and ±Infinity are left out
+ * of numeric statistics (see {@link momentsSelect}).
  */
-export function summarySelect(feature: Feature): Sql {
+export function summarySelect(feature: Feature, as: Alias): Sql {
   const c = ident(feature.name);
-  const counts = sql`count(${c}) AS n, count(*) - count(${c}) AS nulls, count(DISTINCT ${c}) AS d`;
+  const counts = sql`count(${c}) AS ${as('n')}, count(*) - count(${c}) AS ${as('nulls')}, count(DISTINCT ${c}) AS ${as('d')}`;
   const v = finiteValue(feature);
-  if (v !== null) return sql`${counts}, min(${v}) AS lo, max(${v}) AS hi, NULL AS mean, NULL AS std`;
+  if (v !== null) return sql`${counts}, min(${v}) AS ${as('lo')}, max(${v}) AS ${as('hi')}`;
   if (feature.type === 'bool') {
-    return sql`${counts}, CAST(bool_and(${c}) AS VARCHAR) AS lo, CAST(bool_or(${c}) AS VARCHAR) AS hi,
-      avg(CAST(${c} AS DOUBLE)) AS mean, stddev_samp(CAST(${c} AS DOUBLE)) AS std`;
+    return sql`${counts}, CAST(bool_and(${c}) AS VARCHAR) AS ${as('lo')}, CAST(bool_or(${c}) AS VARCHAR) AS ${as('hi')},
+      avg(CAST(${c} AS DOUBLE)) AS ${as('mean')}, stddev_samp(CAST(${c} AS DOUBLE)) AS ${as('std')}`;
   }
   if (feature.type === 'list<float32>') {
-    return sql`${counts}, min(len(${c})) AS lo, max(len(${c})) AS hi, avg(len(${c})) AS mean, stddev_samp(len(${c})) AS std`;
+    return sql`${counts}, min(len(${c})) AS ${as('lo')}, max(len(${c})) AS ${as('hi')}, avg(len(${c})) AS ${as('mean')}, stddev_samp(len(${c})) AS ${as('std')}`;
   }
-  return sql`${counts}, min(${c}) AS lo, max(${c}) AS hi, NULL AS mean, NULL AS std`;
+  return sql`${counts}, min(${c}) AS ${as('lo')}, max(${c}) AS ${as('hi')}`;
 }
 
 /**
@@ -59,21 +67,18 @@ export function overflowSafeScale(lo: number, hi: number): number {
   return largest <= 2 ** 400 ? 1 : 2 ** -(Math.ceil(Math.log2(largest)) - 400);
 }
 
-/** SELECT list computing mean, sample std and quantiles (`mean`, `std`, `q`) of a numeric column's finite values, times `scale`. */
-export function momentsSelect(feature: Feature, scale: number): Sql | null {
-  const v = finiteValue(feature, scale);
-  if (v === null) return null;
-  return sql`avg(${v}) AS mean, stddev_samp(${v}) AS std, quantile_cont(${v}, [0.05, 0.25, 0.5, 0.75, 0.95]) AS q`;
-}
-
 /**
- * SELECT computing the bin index (`bin`) and count (`n`) of the finite values of a numeric column, times `scale`,
- * in HISTOGRAM_BINS equal-width bins from lo to hi (scaled likewise); the last bin includes hi.
+ * SELECT items computing, over a numeric column's finite values times `scale`: mean, sample std, quantiles
+ * (`mean`, `std`, `q`) and a histogram (`h`, a MAP from bin index to count) of HISTOGRAM_BINS equal-width bins of
+ * `width` from `lo` (both scaled likewise; the last bin includes the maximum; width 0 puts every value in bin 0).
+ * Null when the column has no numeric expression.
  */
-export function histogramSelect(feature: Feature, source: Sql, lo: number, width: number, scale: number): Sql | null {
+export function momentsSelect(feature: Feature, scale: number, lo: number, width: number, as: Alias): Sql | null {
   const v = finiteValue(feature, scale);
   if (v === null) return null;
-  if (!(width > 0)) return sql`SELECT 0 AS bin, count(${v}) AS n FROM ${source}`;
-  return sql`SELECT least(CAST(floor((${v} - ${literal(lo)}) / ${literal(width)}) AS INTEGER), ${literal(HISTOGRAM_BINS - 1)}) AS bin,
-    count(*) AS n FROM ${source} WHERE ${v} IS NOT NULL GROUP BY 1`;
+  // least() skips nulls (least(NULL, 19) is 19), so a missing value must stay null explicitly.
+  const index = width > 0 ? sql`least(CAST(floor((${v} - ${literal(lo)}) / ${literal(width)}) AS INTEGER), ${literal(HISTOGRAM_BINS - 1)})` : sql`0`;
+  const bin = sql`CASE WHEN ${v} IS NOT NULL THEN ${index} END`;
+  return sql`avg(${v}) AS ${as('mean')}, stddev_samp(${v}) AS ${as('std')},
+    quantile_cont(${v}, [0.05, 0.25, 0.5, 0.75, 0.95]) AS ${as('q')}, histogram(${bin}) AS ${as('h')}`;
 }

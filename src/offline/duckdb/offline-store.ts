@@ -19,7 +19,7 @@ import { csvDelimiter, csvHeaderLine } from '../../ingest/csv.ts';
 import { csvConversion, csvFastConversion, readCsvSql, readCsvTypedSql } from './csv-sql.ts';
 import { compileWhere } from '../filters.ts';
 import { offendingRowPredicate } from '../../validation/expectations-sql.ts';
-import { HISTOGRAM_BINS, histogramSelect, momentsSelect, overflowSafeScale, summarySelect } from '../../validation/statistics-sql.ts';
+import { HISTOGRAM_BINS, columnAlias, momentsSelect, overflowSafeScale, summarySelect } from '../../validation/statistics-sql.ts';
 import type { CommitKind, CommitRecord, ColumnStatistics, FeatureGroupStatistics } from '../../registry/types.ts';
 import type { CommitResult, IngestRequest, IngestSource, OfflineStore, OperationControl, ReadRequest } from '../types.ts';
 import type { DuckDbEngine } from './engine.ts';
@@ -590,59 +590,56 @@ export class DuckDbOfflineStore implements OfflineStore {
     }
   }
 
-  /** Per-column statistics of the rows of an SQL source. */
+  /**
+   * Per-column statistics of the rows of an SQL source, in two scans whatever the number of columns: counts and
+   * ranges first, then moments, quantiles and histograms of the numeric columns (their bins need the ranges).
+   */
   private async columnStatistics(source: Sql, features: readonly Feature[]): Promise<{ rowCount: number; columns: Record<string, ColumnStatistics> }> {
-    const [countRow] = await this.rows(sql`SELECT count(*) AS n FROM ${source}`);
+    const summaries = features.map((f, i) => summarySelect(f, columnAlias(i)));
+    const [s = {}] = await this.rows(sql`SELECT ${join([sql`count(*) AS rows`, ...summaries])} FROM ${source}`);
+    const value = (i: number, statistic: string): unknown => s[`c${i}_${statistic}`] ?? null;
+    const bins = features.map((feature, i) => {
+      const [lo, hi] = [value(i, 'lo'), value(i, 'hi')];
+      if (typeof lo !== 'number' || typeof hi !== 'number') return null;
+      const scale = overflowSafeScale(lo, hi);
+      const count = hi > lo ? HISTOGRAM_BINS : 1;
+      const select = momentsSelect(feature, scale, lo * scale, (hi * scale - lo * scale) / count, columnAlias(i));
+      return select === null ? null : { lo, hi, scale, count, select };
+    });
+    const numeric = bins.flatMap((b) => (b === null ? [] : [b.select]));
+    const [m = {}] = numeric.length === 0 ? [] : await this.rows(sql`SELECT ${join(numeric)} FROM ${source}`);
+    const moment = (i: number, statistic: string): unknown => m[`c${i}_${statistic}`] ?? null;
     const columns: Record<string, ColumnStatistics> = {};
-    for (const feature of features) {
-      const [s] = await this.rows(sql`SELECT ${summarySelect(feature)} FROM ${source}`);
-      const lo = s?.['lo'] ?? null;
-      const hi = s?.['hi'] ?? null;
-      const numeric = typeof lo === 'number' && typeof hi === 'number' ? await this.numericStatistics(feature, source, lo, hi) : null;
-      columns[feature.name] = {
+    features.forEach((feature, i) => {
+      const b = bins[i];
+      const common = {
         type: feature.type,
-        count: toNumber(s?.['n'] ?? 0),
-        nulls: toNumber(s?.['nulls'] ?? 0),
-        distinct: toNumber(s?.['d'] ?? 0),
-        min: plainScalar(lo, feature.type),
-        max: plainScalar(hi, feature.type),
-        mean: numeric?.mean ?? nullableNumber(s?.['mean']),
-        std: numeric?.std ?? nullableNumber(s?.['std']),
-        quantiles: numeric?.quantiles ?? null,
-        histogram: numeric?.histogram ?? null,
+        count: toNumber(value(i, 'n') ?? 0),
+        nulls: toNumber(value(i, 'nulls') ?? 0),
+        distinct: toNumber(value(i, 'd') ?? 0),
+        min: plainScalar(value(i, 'lo'), feature.type),
+        max: plainScalar(value(i, 'hi'), feature.type),
       };
-    }
-    return { rowCount: toNumber(countRow?.['n'] ?? 0), columns };
-  }
-
-  /** Mean, std, quantiles and histogram of a numeric column whose finite values range from lo to hi. */
-  private async numericStatistics(
-    feature: Feature,
-    source: Sql,
-    lo: number,
-    hi: number,
-  ): Promise<Pick<ColumnStatistics, 'mean' | 'std' | 'quantiles' | 'histogram'> | null> {
-    const scale = overflowSafeScale(lo, hi);
-    const bucketCount = hi > lo ? HISTOGRAM_BINS : 1;
-    const [scaledLo, scaledHi] = [lo * scale, hi * scale];
-    const width = (scaledHi - scaledLo) / bucketCount;
-    const moments = momentsSelect(feature, scale);
-    const bins = histogramSelect(feature, source, scaledLo, width, scale);
-    if (moments === null || bins === null) return null;
-    const [m] = await this.rows(sql`SELECT ${moments} FROM ${source}`);
-    const q = m?.['q'] as { toArray?: () => ArrayLike<number> } | null | undefined;
-    const quantiles = q !== null && q !== undefined && typeof q.toArray === 'function' ? Array.from(q.toArray(), (x) => x / scale) : null;
-    const counts = new Array<number>(bucketCount).fill(0);
-    for (const b of await this.rows(bins)) counts[toNumber(b['bin'])] = toNumber(b['n']);
-    const edges = Array.from({ length: bucketCount + 1 }, (_, i) => (i === bucketCount ? hi : (scaledLo + i * width) / scale));
-    const mean = nullableNumber(m?.['mean']);
-    const std = nullableNumber(m?.['std']);
-    return {
-      mean: mean === null ? null : mean / scale,
-      std: std === null ? null : std / scale,
-      quantiles: quantiles?.length === 5 ? { p05: quantiles[0]!, p25: quantiles[1]!, p50: quantiles[2]!, p75: quantiles[3]!, p95: quantiles[4]! } : null,
-      histogram: { edges, counts },
-    };
+      if (b === null || b === undefined) {
+        columns[feature.name] = { ...common, mean: nullableNumber(value(i, 'mean')), std: nullableNumber(value(i, 'std')), quantiles: null, histogram: null };
+        return;
+      }
+      const unscale = (x: unknown): number | null => (x === null ? null : toNumber(x) / b.scale);
+      const q = plain(moment(i, 'q'));
+      const quantiles = Array.isArray(q) && q.length === 5 ? q.map((x) => toNumber(x) / b.scale) : null;
+      const counts = new Array<number>(b.count).fill(0);
+      const histogram = moment(i, 'h') as Iterable<[unknown, unknown]> | null;
+      for (const [bin, n] of histogram ?? []) counts[toNumber(bin)] = toNumber(n);
+      const [scaledLo, width] = [b.lo * b.scale, (b.hi * b.scale - b.lo * b.scale) / b.count];
+      columns[feature.name] = {
+        ...common,
+        mean: unscale(moment(i, 'mean')),
+        std: unscale(moment(i, 'std')),
+        quantiles: quantiles === null ? null : { p05: quantiles[0]!, p25: quantiles[1]!, p50: quantiles[2]!, p75: quantiles[3]!, p95: quantiles[4]! },
+        histogram: { edges: Array.from({ length: b.count + 1 }, (_, k) => (k === b.count ? b.hi : (scaledLo + k * width) / b.scale)), counts },
+      };
+    });
+    return { rowCount: toNumber(s['rows'] ?? 0), columns };
   }
 
   /** Every stored row of a group, superseded ones included, with the hidden commit and superseded-by columns. */
