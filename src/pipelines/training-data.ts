@@ -25,10 +25,15 @@ export function microsOf(vector: Vector): Float64Array {
   let row = 0;
   for (const chunk of vector.data) {
     const values = chunk.values as BigInt64Array;
-    if (chunk.nullCount === 0) {
-      for (let i = 0; i < chunk.length; i++, row++) out[row] = Number(values[i]!);
-    } else {
-      for (let i = 0; i < chunk.length; i++, row++) out[row] = chunk.getValid(i) ? Number(values[i]!) : Number.NaN;
+    // Each int64 as two 32-bit halves (little-endian, as on every platform browsers run on): hi * 2^32 + unsigned lo
+    // is the same double as Number(bigint) for every |value| < 2^53 (until the year 2255 in µs), without a BigInt.
+    const words = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
+    const valid = chunk.nullCount === 0 ? null : chunk;
+    for (let i = 0; i < chunk.length; i++, row++) {
+      const hi = words[2 * i + 1]!;
+      out[row] = valid !== null && !valid.getValid(i)
+        ? Number.NaN
+        : hi >= -0x200000 && hi < 0x200000 ? hi * 4294967296 + (words[2 * i]! >>> 0) : Number(values[i]!);
     }
   }
   return out;
@@ -199,26 +204,34 @@ export function joinFeatures(
   return new Table(columns);
 }
 
-/** Which split each row belongs to (null: in a gap of a time split, dropped). Times are spine times in µs. */
-export function assignSplits(split: SplitSpec, timesMicros: Float64Array): (SplitName | null)[] {
-  const out = new Array<SplitName | null>(timesMicros.length);
+/** Split names as stored: a small integer code per row (0 train, 1 test, 2 validation); LEFT_OUT: in no split. */
+export const SPLIT_CODES: readonly SplitName[] = ['train', 'test', 'validation'];
+export const LEFT_OUT = -1;
+const [TRAIN, TEST, VALIDATION] = [0, 1, 2];
+
+/**
+ * The split code of each row (see {@link SPLIT_CODES}; LEFT_OUT: in a gap of a time split, dropped). Times are
+ * spine times in µs.
+ */
+export function assignSplits(split: SplitSpec, timesMicros: Float64Array): Int8Array {
+  const out = new Int8Array(timesMicros.length);
   if (split.kind === 'random') {
     const next = seededRandom(split.seed);
-    const validation = split.validation ?? 0;
+    const test = split.test;
+    const testOrValidation = split.test + (split.validation ?? 0);
     for (let i = 0; i < out.length; i++) {
       const r = next();
-      out[i] = r < split.test ? 'test' : r < split.test + validation ? 'validation' : 'train';
+      out[i] = r < test ? TEST : r < testOrValidation ? VALIDATION : TRAIN;
     }
     return out;
   }
   const trainEnd = split.trainEnd * 1000;
   const testStart = split.testStart * 1000;
-  const validationStart = split.validationStart === undefined ? null : split.validationStart * 1000;
+  const validationStart = split.validationStart === undefined ? Number.POSITIVE_INFINITY : split.validationStart * 1000;
   for (let i = 0; i < out.length; i++) {
     const t = timesMicros[i]!;
-    if (t >= testStart) out[i] = 'test';
-    else if (validationStart !== null && t >= validationStart) out[i] = 'validation';
-    else out[i] = t < trainEnd ? 'train' : null;
+    // NaN (a null time) fails every comparison: left out.
+    out[i] = t >= testStart ? TEST : t >= validationStart ? VALIDATION : t < trainEnd ? TRAIN : LEFT_OUT;
   }
   return out;
 }
@@ -270,13 +283,13 @@ export function viewColumnTypes(view: FeatureViewDefinition, left: FeatureGroupD
 }
 
 /** Rows of a table whose split is `name`, in order. */
-export function takeSplit(table: Table, splits: readonly (SplitName | null)[], name: SplitName, types: ReadonlyMap<string, FeatureType>): Table {
-  if (splits.length === table.numRows && splits.every((s) => s === name)) return table; // one split: nothing to gather
-  const rows: number[] = [];
-  splits.forEach((s, i) => {
-    if (s === name) rows.push(i);
-  });
-  const indices = Int32Array.from(rows);
+export function takeSplit(table: Table, splits: Int8Array, name: SplitName, types: ReadonlyMap<string, FeatureType>): Table {
+  const code = SPLIT_CODES.indexOf(name);
+  let count = 0;
+  for (let i = 0; i < splits.length; i++) if (splits[i] === code) count++;
+  if (count === table.numRows && splits.length === table.numRows) return table; // one split: nothing to gather
+  const indices = new Int32Array(count);
+  for (let i = 0, k = 0; i < splits.length; i++) if (splits[i] === code) indices[k++] = i;
   const columns: Record<string, Vector> = {};
   for (const field of table.schema.fields) {
     const type = types.get(field.name);
@@ -286,31 +299,22 @@ export function takeSplit(table: Table, splits: readonly (SplitName | null)[], n
   return new Table(columns);
 }
 
-/** Split names as stored: a small integer code per row (0 train, 1 test, 2 validation; null: left out). */
-export const SPLIT_CODES: readonly SplitName[] = ['train', 'test', 'validation'];
-
-/** The split column to store with the rows: Int8 codes (see {@link SPLIT_CODES}). */
-export function splitVector(splits: readonly (SplitName | null)[]): Vector {
-  const codes = new Int8Array(splits.length);
-  const validity = new Uint8Array((splits.length + 7) >> 3);
+/** The split column to store with the rows: Int8 codes, null for rows left out. */
+export function splitVector(splits: Int8Array): Vector {
   let nullCount = 0;
-  splits.forEach((s, i) => {
-    if (s === null) nullCount++;
-    else {
-      codes[i] = SPLIT_CODES.indexOf(s);
-      validity[i >> 3]! |= 1 << (i & 7);
-    }
-  });
-  return makeVector(makeData({ type: new Int8(), length: splits.length, nullCount, nullBitmap: nullCount === 0 ? null : validity, data: codes }));
+  for (let i = 0; i < splits.length; i++) if (splits[i] === LEFT_OUT) nullCount++;
+  let nullBitmap: Uint8Array | null = null;
+  if (nullCount > 0) {
+    nullBitmap = new Uint8Array((splits.length + 7) >> 3);
+    for (let i = 0; i < splits.length; i++) if (splits[i] !== LEFT_OUT) nullBitmap[i >> 3]! |= 1 << (i & 7);
+  }
+  return makeVector(makeData({ type: new Int8(), length: splits.length, nullCount, nullBitmap, data: Int8Array.from(splits) }));
 }
 
-/** Split names back from a stored split column. */
-export function splitsOf(vector: Vector): (SplitName | null)[] {
-  const out = new Array<SplitName | null>(vector.length);
-  for (let i = 0; i < vector.length; i++) {
-    const code = vector.get(i) as number | null;
-    out[i] = code === null ? null : (SPLIT_CODES[code] ?? null);
-  }
+/** Split codes back from a stored split column. */
+export function splitsOf(vector: Vector): Int8Array {
+  const out = new Int8Array(vector.length);
+  for (let i = 0; i < vector.length; i++) out[i] = (vector.get(i) as number | null) ?? LEFT_OUT;
   return out;
 }
 

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { assignSplits, normalizeSplit, seededRandom, type SplitName } from '../../src/pipelines/training-data.ts';
+import { makeData, makeVector, TimestampMicrosecond } from 'apache-arrow';
+import {
+  LEFT_OUT, SPLIT_CODES, assignSplits as assignSplitCodes, microsOf, normalizeSplit, seededRandom, splitVector, splitsOf, type SplitName,
+} from '../../src/pipelines/training-data.ts';
 import type { SplitSpec } from '../../src/registry/types.ts';
 import { InvalidArgumentError } from '../../src/errors.ts';
 
@@ -7,6 +10,9 @@ const MS = 1000; // µs per ms: spine times are µs, split instants are ms.
 const base = Date.UTC(2024, 0, 1); // ms
 
 const micros = (...ms: number[]): Float64Array => Float64Array.from(ms, (t) => t * MS);
+/** Split codes as names, to read the expectations easily. */
+const assignSplits = (spec: SplitSpec, times: Float64Array): (SplitName | null)[] =>
+  Array.from(assignSplitCodes(spec, times), (c) => (c === LEFT_OUT ? null : SPLIT_CODES[c]!));
 const count = (splits: (SplitName | null)[], name: SplitName | null): number => splits.filter((s) => s === name).length;
 
 describe('seededRandom', () => {
@@ -213,5 +219,30 @@ describe('assignSplits: time', () => {
     const a = assignSplits(spec, t);
     expect(assignSplits(spec, t)).toEqual(a);
     expect([count(a, 'train'), count(a, null), count(a, 'validation'), count(a, 'test')]).toEqual([50, 10, 20, 20]);
+  });
+});
+
+describe('split codes and times', () => {
+  it('stores codes as an Int8 column with nulls for rows left out, and reads them back', () => {
+    const codes = assignSplitCodes({ kind: 'time', trainEnd: base + 10, testStart: base + 20, validationStart: base + 15 }, micros(base, base + 12, base + 16, base + 25, Number.NaN));
+    expect(Array.from(codes)).toEqual([0, LEFT_OUT, 2, 1, LEFT_OUT]);
+    const vector = splitVector(codes);
+    expect(vector.nullCount).toBe(2);
+    expect(Array.from({ length: 5 }, (_, i) => vector.get(i) as number | null)).toEqual([0, null, 2, 1, null]);
+    expect(splitsOf(vector)).toEqual(codes);
+  });
+
+  it('microsOf gives Number(bigint) for every int64, through the 32-bit halves or not, and NaN for nulls', () => {
+    const values = [0n, 1n, -1n, 2n ** 32n - 1n, 2n ** 32n, -(2n ** 32n), 1_700_000_000_000_000n, -62_135_596_800_000_000n,
+      2n ** 53n - 1n, -(2n ** 53n) + 1n, 2n ** 53n + 1n, 2n ** 62n, -(2n ** 63n), 2n ** 63n - 1n, 4_102_444_800_000_000n, 123n];
+    const data = BigInt64Array.from(values);
+    const validity = new Uint8Array(2).fill(0xff);
+    validity[1] = 0x7f; // the last value is null
+    const vector = makeVector(makeData({ type: new TimestampMicrosecond(), length: values.length, nullCount: 1, nullBitmap: validity, data }));
+    const out = Array.from(microsOf(vector));
+    expect(out.slice(0, -1)).toEqual(values.slice(0, -1).map((v) => Number(v)));
+    expect(out.at(-1)).toBeNaN();
+    const dense = makeVector(makeData({ type: new TimestampMicrosecond(), length: values.length, nullCount: 0, data }));
+    expect(Array.from(microsOf(dense))).toEqual(values.map((v) => Number(v)));
   });
 });
