@@ -21,12 +21,24 @@ export type SplitName = 'train' | 'test' | 'validation';
 
 /** Epoch microseconds of a Timestamp(µs) vector as float64 (exact until 2255); nulls become NaN. */
 export function microsOf(vector: Vector): Float64Array {
+  return int64AsFloat(vector);
+}
+
+/**
+ * A nullable int64 (or timestamp) column as float64, nulls (and a column of Arrow Null type) as NaN. Each int64 is
+ * read as two 32-bit halves (little-endian, as on every platform browsers run on): hi * 2^32 + unsigned lo is the
+ * same double as Number(bigint) whenever |value| < 2^53 (until the year 2255 in µs), without creating a BigInt.
+ */
+function int64AsFloat(vector: Vector): Float64Array {
   const out = new Float64Array(vector.length);
   let row = 0;
   for (const chunk of vector.data) {
-    const values = chunk.values as BigInt64Array;
-    // Each int64 as two 32-bit halves (little-endian, as on every platform browsers run on): hi * 2^32 + unsigned lo
-    // is the same double as Number(bigint) for every |value| < 2^53 (until the year 2255 in µs), without a BigInt.
+    const values = chunk.values as BigInt64Array | undefined;
+    if (values === undefined) {
+      out.fill(Number.NaN, row, row + chunk.length);
+      row += chunk.length;
+      continue;
+    }
     const words = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
     const valid = chunk.nullCount === 0 ? null : chunk;
     for (let i = 0; i < chunk.length; i++, row++) {
@@ -40,30 +52,21 @@ export function microsOf(vector: Vector): Float64Array {
 }
 
 function keyColumn(vector: Vector): KeyColumn {
-  // Keys are never null in stored rows or conformed spines, so fixed-width keys can be read straight from the buffers.
-  const values = vector.data.length === 1 && vector.nullCount === 0 ? (vector.data[0]!.values as unknown) : null;
-  if ((values instanceof Int32Array || values instanceof BigInt64Array) && vector.data[0]!.offset === 0) {
-    return values.subarray(0, vector.length);
+  // Keys are never null in stored rows or conformed spines, so fixed-width keys can be read straight from the
+  // buffers, chunk after chunk (DuckDB returns 2048-row batches).
+  const first = vector.data[0]?.values as unknown;
+  if (vector.nullCount === 0 && (first instanceof Int32Array || first instanceof BigInt64Array)) {
+    if (vector.data.length === 1) return first.subarray(0, vector.length);
+    const out = first instanceof Int32Array ? new Int32Array(vector.length) : new BigInt64Array(vector.length);
+    let row = 0;
+    for (const chunk of vector.data) {
+      (out as Int32Array).set((chunk.values as Int32Array).subarray(0, chunk.length), row);
+      row += chunk.length;
+    }
+    return out;
   }
   const out = new Array<number | bigint | string | null>(vector.length);
   for (let i = 0; i < vector.length; i++) out[i] = (vector.get(i) as number | bigint | string | null) ?? null;
-  return out;
-}
-
-/** A nullable int64 column as float64, nulls as NaN. */
-function int64AsFloat(vector: Vector): Float64Array {
-  const out = new Float64Array(vector.length);
-  let row = 0;
-  for (const chunk of vector.data) {
-    const values = chunk.values as BigInt64Array | undefined;
-    if (values !== undefined && chunk.nullCount === 0) {
-      for (let i = 0; i < chunk.length; i++, row++) out[row] = Number(values[i]!);
-      continue;
-    }
-    for (let i = 0; i < chunk.length; i++, row++) {
-      out[row] = values !== undefined && chunk.getValid(i) ? Number(values[i]!) : Number.NaN;
-    }
-  }
   return out;
 }
 
@@ -72,12 +75,17 @@ export function pitGroupOf(definition: FeatureGroupDefinition, rows: Table, comm
   const commitId = int64AsFloat(rows.getChild(COMMIT_COLUMN)!);
   const superseded = int64AsFloat(rows.getChild(SUPERSEDED_COLUMN)!);
   const n = rows.numRows;
+  // Commit ids are small positive integers: a dense table of commit times in µs (NaN: unknown commit).
+  let largest = 0;
+  for (const id of commitTimesMs.keys()) largest = Math.max(largest, id);
+  const micros = new Float64Array(largest + 2).fill(Number.NaN);
+  for (const [id, ms] of commitTimesMs) if (id >= 0) micros[id] = ms * 1000;
+  const timeOf = (id: number): number => (id >= 0 && id <= largest ? micros[id]! : Number.NaN); // NaN ids fail both tests
   const committedAt = new Float64Array(n);
   const supersededAt = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    committedAt[i] = (commitTimesMs.get(commitId[i]!) ?? Number.NaN) * 1000;
-    const s = superseded[i]!;
-    supersededAt[i] = Number.isNaN(s) ? Number.NaN : (commitTimesMs.get(s) ?? Number.NaN) * 1000;
+    committedAt[i] = timeOf(commitId[i]!);
+    supersededAt[i] = timeOf(superseded[i]!);
   }
   return {
     keys: definition.primaryKey.map((k) => keyColumn(rows.getChild(k)!)),

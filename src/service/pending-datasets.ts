@@ -19,7 +19,8 @@ export class PendingDatasets<R> {
       const version = versions.reduce((max, v) => Math.max(max, v), 0) + 1;
       const byVersion = this.pending.get(view) ?? new Map<number, Promise<R>>();
       this.pending.set(view, byVersion);
-      const job = persist(version).finally(() => {
+      // Started on a later task, so the rows are sent back to the caller before the write's own work begins.
+      const job = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(() => persist(version)).finally(() => {
         byVersion.delete(version);
         if (byVersion.size === 0 && this.pending.get(view) === byVersion) this.pending.delete(view);
       });
