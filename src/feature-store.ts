@@ -5,7 +5,7 @@ import { validateName } from './definitions/names.ts';
 import { InvalidArgumentError, OperationAbortedError, StoreClosedError } from './errors.ts';
 import { instantToMillis, type Instant, type Where } from './offline/filters.ts';
 import type { DuckDbAssets } from './offline/duckdb/engine.ts';
-import type { IngestSource, Progress } from './offline/types.ts';
+import type { IngestSource, Progress, TrainingDataProgress } from './offline/types.ts';
 import type { CommitRecord, FeatureGroupStatistics } from './registry/types.ts';
 import type { StoreWorkerApi, TrainingDataResult } from './rpc/store-api.ts';
 import { Query, type FeatureViewDefinition, type FeatureViewSpec } from './definitions/feature-view.ts';
@@ -275,6 +275,10 @@ export interface TrainingDataOptions {
    * Default: a time split at the 80th percentile of spine times.
    */
   split?: { kind: 'time'; trainEnd: Instant; testStart: Instant; validationStart?: Instant } | { kind: 'random'; test: number; validation?: number; seed?: number };
+  /** Stops the work between phases; the call then rejects with OperationAbortedError and nothing is stored. */
+  signal?: AbortSignal;
+  /** Called as each phase starts: reading, joining (once per group), splitting, transforming, done. */
+  onProgress?: (progress: TrainingDataProgress) => void;
 }
 
 /** Training rows of a feature view, split, with the training dataset version they are. */
@@ -357,13 +361,17 @@ export class FeatureView {
     } else if (given !== undefined) {
       split = given as SplitSpec;
     }
-    const result = await this.store.api().trainingData(this.name, this.version, {
+    const request = {
       spine,
       start: options.start === undefined ? null : instantToMillis(options.start, 'start'),
       end: options.end === undefined ? null : instantToMillis(options.end, 'end'),
       asOfKnown: options.asOfKnown ?? false,
       split,
-    });
+    };
+    const onProgress = options.onProgress === undefined ? null : Comlink.proxy(options.onProgress);
+    const result = await this.store.withOperation(options.signal, 'Building training data', (api, operationId) =>
+      api.trainingData(this.name, this.version, request, operationId, onProgress),
+    );
     return trainingResult(result, this.store.api().trainingDatasetRecord(this.name, this.version, result.dataset.version));
   }
 

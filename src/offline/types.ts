@@ -58,10 +58,19 @@ export interface OfflineStore {
   close(): Promise<void>;
 }
 
+/** Progress of `trainingData()`: each phase is reported as it starts. */
+export interface TrainingDataProgress {
+  phase: 'reading' | 'joining' | 'splitting' | 'transforming' | 'done';
+  /** While joining: the feature group being joined (a view's left group comes first). */
+  group?: string;
+  /** Rows of the spine (from 'joining' on). */
+  rows?: number;
+}
+
 /** Abort and progress for one operation inside the worker. */
-export interface OperationControl {
+export interface OperationControl<P = Progress> {
   signal: AbortSignal;
-  progress(progress: Progress): void;
+  progress(progress: P): void;
 }
 
 export type { CommitKind };

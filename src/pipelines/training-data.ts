@@ -182,13 +182,16 @@ export function joinFeatures(
   groups: ReadonlyMap<string, { definition: FeatureGroupDefinition; rows: Table }>,
   commitTimesMs: ReadonlyMap<number, number>,
   asOfKnown: boolean,
+  /** Called before each group's join and before the gather; throwing stops the join (used for progress and abort). */
+  onStep: (step: { join: number; group: string } | 'gather') => void = () => undefined,
 ): Table {
   const spineTime = microsOf(spine.getChild(view.spine.eventTime)!);
   const pitGroups = new Map<string, ReturnType<typeof pitGroupOf>>();
-  const indicesByJoin = view.joins.map((join) => {
+  const indicesByJoin = view.joins.map((join, index) => {
     const id = `${nameKey(join.group)}@${join.version}`;
     const group = groups.get(id);
     if (group === undefined) throw new InvalidArgumentError(`Rows of ${join.group} v${join.version} are missing.`);
+    onStep({ join: index, group: join.group });
     let side = pitGroups.get(id);
     if (side === undefined) {
       side = pitGroupOf(group.definition, group.rows, commitTimesMs);
@@ -197,6 +200,7 @@ export function joinFeatures(
     const ttl = group.definition.ttlSeconds === null ? null : group.definition.ttlSeconds * 1e6;
     return pointInTimeIndices({ keys: join.spineKeys.map((k) => keyColumn(spine.getChild(k)!)), time: spineTime }, side, { ttl, asOfKnown });
   });
+  onStep('gather');
   const columns: Record<string, Vector> = {};
   for (const k of view.spine.keys) columns[k] = spine.getChild(k)!;
   columns[view.spine.eventTime] = spine.getChild(view.spine.eventTime)!;

@@ -1,6 +1,6 @@
 import type { FeatureGroupDefinition, FeatureGroupSpec } from '../definitions/feature-group.ts';
 import type { DuckDbAssets } from '../offline/duckdb/engine.ts';
-import type { CommitResult, IngestRequest, IngestSource, Progress, ReadRequest } from '../offline/types.ts';
+import type { CommitResult, IngestRequest, IngestSource, Progress, ReadRequest, TrainingDataProgress } from '../offline/types.ts';
 import type { CommitRecord, FeatureGroupStatistics, TrainingDatasetInfo, TrainingDatasetRecord } from '../registry/types.ts';
 import type { FeatureViewDefinition, FeatureViewSpec } from '../definitions/feature-view.ts';
 
@@ -50,7 +50,13 @@ export interface StoreWorkerApi {
   getFeatureView(name: string, version?: number): Promise<FeatureViewDefinition>;
   listFeatureViews(): Promise<FeatureViewDefinition[]>;
   deleteFeatureView(name: string, version: number): Promise<void>;
-  trainingData(name: string, version: number, request: TrainingDataRequest): Promise<TrainingDataResult>;
+  trainingData(
+    name: string,
+    version: number,
+    request: TrainingDataRequest,
+    operationId: number,
+    onProgress: ((progress: TrainingDataProgress) => void) | null,
+  ): Promise<TrainingDataResult>;
   getTrainingDataset(name: string, version: number, datasetVersion: number): Promise<TrainingDataResult<TrainingDatasetRecord>>;
   listTrainingDatasets(name: string, version: number): Promise<TrainingDatasetRecord[]>;
   /** The record of a training dataset once it is persisted (waits for a background write in progress). */

@@ -4,10 +4,10 @@ import {
   type FeatureGroupDefinition, type FeatureGroupSpec,
 } from '../definitions/feature-group.ts';
 import { nameKey, validateName } from '../definitions/names.ts';
-import { InvalidArgumentError, InvalidNameError, NotFoundError, SchemaConflictError, StoreClosedError } from '../errors.ts';
+import { InvalidArgumentError, InvalidNameError, NotFoundError, SchemaConflictError, StoreClosedError, throwIfAborted } from '../errors.ts';
 import { DuckDbOfflineStore, tableNameOf } from '../offline/duckdb/offline-store.ts';
 import { defaultDuckDbAssets, startDuckDb } from '../offline/duckdb/engine.ts';
-import type { CommitResult, IngestRequest, IngestSource, OperationControl, Progress, ReadRequest } from '../offline/types.ts';
+import type { CommitResult, IngestRequest, IngestSource, OperationControl, Progress, ReadRequest, TrainingDataProgress } from '../offline/types.ts';
 import { IndexedDbRegistry } from '../registry/indexeddb.ts';
 import { MemoryRegistry } from '../registry/memory.ts';
 import type { CommitRecord, FeatureGroupStatistics, Registry } from '../registry/types.ts';
@@ -157,7 +157,7 @@ export class StoreService implements StoreWorkerApi {
     await offline.dropTable(definition);
   }
 
-  private control(operationId: number, onProgress: ((progress: Progress) => void) | null): OperationControl & { done(): Promise<void> } {
+  private control<P = Progress>(operationId: number, onProgress: ((progress: P) => void) | null): OperationControl<P> & { done(): Promise<void> } {
     const controller = new AbortController();
     this.operations.set(operationId, controller);
     const delivered: Promise<unknown>[] = [];
@@ -253,7 +253,12 @@ export class StoreService implements StoreWorkerApi {
     return tableFromIPC(ipc);
   }
 
-  private async joinView(view: FeatureViewDefinition, spine: Table, asOfKnown: boolean): Promise<Table> {
+  private async joinView(
+    view: FeatureViewDefinition,
+    spine: Table,
+    asOfKnown: boolean,
+    onStep?: Parameters<typeof joinFeatures>[5],
+  ): Promise<Table> {
     const { offline } = this.open_();
     const groups = new Map<string, { definition: FeatureGroupDefinition; rows: Table }>();
     for (const join of view.joins) {
@@ -263,7 +268,7 @@ export class StoreService implements StoreWorkerApi {
       groups.set(id, { definition, rows: await offline.rowsForJoin(definition) });
     }
     await this.onDemand.verify(view.onDemand, `feature view ${view.name} v${view.version}`);
-    return addOnDemandColumns(view, joinFeatures(view, spine, groups, await offline.commitTimes(), asOfKnown), this.onDemand);
+    return addOnDemandColumns(view, joinFeatures(view, spine, groups, await offline.commitTimes(), asOfKnown, onStep), this.onDemand);
   }
 
   private splitResult<D extends TrainingDatasetInfo>(view: FeatureViewDefinition, dataset: D, splits: Record<SplitName, Table>): TrainingDataResult<D> {
@@ -278,12 +283,45 @@ export class StoreService implements StoreWorkerApi {
     return Comlink.transfer(result, buffers);
   }
 
-  async trainingData(name: string, version: number, request: TrainingDataRequest): Promise<TrainingDataResult> {
+  async trainingData(
+    name: string,
+    version: number,
+    request: TrainingDataRequest,
+    operationId: number,
+    onProgress: ((progress: TrainingDataProgress) => void) | null,
+  ): Promise<TrainingDataResult> {
+    const control = this.control<TrainingDataProgress>(operationId, onProgress);
+    try {
+      return await this.buildTrainingData(name, version, request, control);
+    } finally {
+      await control.done();
+    }
+  }
+
+  private async buildTrainingData(
+    name: string,
+    version: number,
+    request: TrainingDataRequest,
+    control: OperationControl<TrainingDataProgress>,
+  ): Promise<TrainingDataResult> {
+    const what = 'Building training data';
     const view = await this.view(name, version);
     const { registry } = this.open_();
     const left = await this.definition(view.spine.group, view.spine.version);
+    control.progress({ phase: 'reading' });
     const spine = await this.spine(view, request);
-    const joined = await this.joinView(view, spine, request.asOfKnown);
+    // Each phase runs without a break; between phases the worker takes its messages, an abort among them.
+    const between = async (): Promise<void> => {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      throwIfAborted(control.signal, what);
+    };
+    await between();
+    const joined = await this.joinView(view, spine, request.asOfKnown, (step) => {
+      throwIfAborted(control.signal, what);
+      if (step !== 'gather') control.progress({ phase: 'joining', group: step.group, rows: spine.numRows });
+    });
+    await between();
+    control.progress({ phase: 'splitting', rows: joined.numRows });
     const times = microsOf(joined.getChild(view.spine.eventTime)!);
     const split = normalizeSplit(request.split, times);
     const assigned = assignSplits(split, times);
@@ -293,6 +331,8 @@ export class StoreService implements StoreWorkerApi {
       test: takeSplit(joined, assigned, 'test', types),
       validation: takeSplit(joined, assigned, 'validation', types),
     };
+    await between();
+    control.progress({ phase: 'transforming', rows: joined.numRows });
     // Fit before anything is written, so a failing fit leaves nothing behind.
     const transforms = fitViewTransforms(view, splits.train);
     const createdAt = Date.now();
@@ -316,7 +356,9 @@ export class StoreService implements StoreWorkerApi {
       async () => (await registry.listTrainingDatasets(view.name, view.version)).map((d) => d.version),
       (v) => this.persistDataset(info(v), stored, statisticsOf),
     );
-    return this.splitResult(view, info(datasetVersion), splits);
+    const result = this.splitResult(view, info(datasetVersion), splits);
+    control.progress({ phase: 'done', rows: joined.numRows });
+    return result;
   }
 
   private async persistDataset(info: TrainingDatasetInfo, stored: Table, columns: readonly [string, FeatureType][]): Promise<TrainingDatasetRecord> {

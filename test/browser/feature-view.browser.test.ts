@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { tableFromArrays, type Table } from 'apache-arrow';
 import { StoreService } from '../../src/service/store-service.ts';
 import type { DuckDbOfflineStore } from '../../src/offline/duckdb/offline-store.ts';
-import { openFeatureStore, NotFoundError, SchemaConflictError, InvalidArgumentError } from '../../src/index.ts';
+import { openFeatureStore, NotFoundError, SchemaConflictError, InvalidArgumentError, OperationAbortedError } from '../../src/index.ts';
 import { naivePointInTime } from '../support/pit-oracle.ts';
 import { uniqueStoreName } from '../support/names.ts';
 import { allTypesRows, allTypesSpec, toArrow } from '../support/data-all-types.ts';
@@ -269,5 +269,25 @@ describe('feature views and training data', () => {
     await reopened.open({ name, persist: true, assets: null });
     expect(await (reopened as unknown as { state: { offline: DuckDbOfflineStore } }).state.offline.tableNames()).not.toContain('td_v_v1_7');
     await reopened.close();
+  });
+
+  it('reports each phase as it starts, and stops on abort with nothing stored', async () => {
+    const { store, sensor, site } = await setup();
+    const view = await store.createFeatureView({ name: 'v', version: 1, query: sensor.select(['temp']).join(site.select(['hum'])), labels: ['label'] });
+    const phases: string[] = [];
+    await view.trainingData({ onProgress: (p) => phases.push(p.group === undefined ? p.phase : `${p.phase} ${p.group}`) });
+    expect(phases).toEqual(['reading', 'joining sensor', 'joining site', 'splitting', 'transforming', 'done']);
+    const controller = new AbortController();
+    const aborted = view.trainingData({
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.phase === 'reading') controller.abort(new Error('changed my mind'));
+      },
+    });
+    await expect(aborted).rejects.toBeInstanceOf(OperationAbortedError);
+    expect((await view.listTrainingDatasets()).map((d) => d.version)).toEqual([1]);
+    await expect(view.trainingData({ signal: controller.signal })).rejects.toBeInstanceOf(OperationAbortedError);
+    expect((await view.trainingData()).dataset.version).toBe(2);
+    await store.close();
   });
 });
