@@ -96,6 +96,8 @@ export interface FeatureViewDefinition {
   readonly transforms: readonly TransformSpec[];
   /** On-demand features, computed after the join, with the hash of the function each was defined with. */
   readonly onDemand: readonly OnDemandReference[];
+  /** Request fields the on-demand features read (not view columns: supplied with each request or spine row). */
+  readonly request: readonly { readonly name: string; readonly type: FeatureType }[];
   readonly description: string;
   readonly createdAt: number;
 }
@@ -173,11 +175,22 @@ export function normalizeFeatureView(
     return { name: c.name, type: c.type };
   });
   const outputs = [...left.primaryKey, left.eventTime, ...features.map((f) => f.name), ...labels.map((l) => l.name)];
+  const request = new Map<string, { name: string; type: FeatureType }>();
   for (const od of onDemand) {
     for (const input of od.inputs) {
       if (!outputs.some((o) => nameKey(o) === nameKey(input))) {
         throw new InvalidArgumentError(`On-demand feature '${od.name}' reads '${input}', which is not a column of the view.`);
       }
+    }
+    for (const [field, type] of Object.entries(od.request ?? {})) {
+      if (outputs.some((o) => nameKey(o) === nameKey(field)) || onDemand.some((o) => nameKey(o.name) === nameKey(field))) {
+        throw new InvalidArgumentError(`Request field '${field}' of on-demand feature '${od.name}' is also a column of the view; read it as an input.`);
+      }
+      const known = request.get(nameKey(field));
+      if (known !== undefined && known.type !== type) {
+        throw new InvalidArgumentError(`Request field '${field}' is ${known.type} in one on-demand feature and ${type} in '${od.name}'.`);
+      }
+      request.set(nameKey(field), { name: known?.name ?? field, type });
     }
   }
   outputs.push(...onDemand.map((od) => od.name));
@@ -204,6 +217,7 @@ export function normalizeFeatureView(
     labels,
     transforms: structuredClone(transforms),
     onDemand: structuredClone([...onDemand]),
+    request: [...request.values()],
     description: spec.description ?? '',
     createdAt,
   });

@@ -360,12 +360,17 @@ function transformable(view: FeatureViewDefinition): string[] {
  * Adds the view's on-demand columns, computed row by row by the registered functions from the row's other columns.
  * A function that throws, or returns a value of the wrong type, fails the whole request.
  */
-export function addOnDemandColumns(view: FeatureViewDefinition, table: Table, registry: OnDemandRegistry): Table {
+export function addOnDemandColumns(view: FeatureViewDefinition, table: Table, registry: OnDemandRegistry, spine: Table): Table {
   if (view.onDemand.length === 0) return table;
   const columns: Record<string, Vector> = Object.fromEntries(table.schema.fields.map((f) => [f.name, table.getChild(f.name)!]));
   for (const reference of view.onDemand) {
     const feature = registry.get(reference.name);
-    const inputs = reference.inputs.map((name) => [name, table.getChild(name)!] as const);
+    // View columns from the joined rows; request fields from the spine (or, in batch data, joined from the left group).
+    const inputs = [...reference.inputs, ...Object.keys(reference.request ?? {})].map((name) => {
+      const vector = table.getChild(name) ?? spine.getChild(name);
+      if (vector === null) throw new InvalidArgumentError(`On-demand feature '${reference.name}' reads '${name}', which the rows do not have.`);
+      return [name, vector] as const;
+    });
     columns[reference.name] = buildVector(
       reference.type,
       table.numRows,

@@ -179,7 +179,9 @@ export class StoreService implements StoreWorkerApi {
   private async view(name: string, version?: number): Promise<FeatureViewDefinition> {
     validateName(name, 'feature view');
     if (version !== undefined) validateVersion(version);
-    const found = await this.open_().registry.getFeatureView(name, version);
+    const stored = await this.open_().registry.getFeatureView(name, version);
+    // Views stored before request fields existed have none.
+    const found = stored === undefined ? undefined : { ...stored, request: stored.request ?? [] };
     if (found === undefined) {
       throw new NotFoundError(
         version === undefined ? `Feature view '${name}' does not exist.` : `Feature view '${name}' has no version ${version}.`,
@@ -228,13 +230,25 @@ export class StoreService implements StoreWorkerApi {
     await offline.dropTables(datasets.map((d) => d.table));
   }
 
-  /** The spine: an explicit one conformed to the left group's key, event-time and label columns, or the left group's rows. */
+  /**
+   * The spine: an explicit one conformed to the left group's key, event-time and label columns and to the view's
+   * request fields, or the left group's rows (request fields read from its columns of those names).
+   */
   private async spine(view: FeatureViewDefinition, request: TrainingDataRequest): Promise<Table> {
     const left = await this.definition(view.spine.group, view.spine.version);
-    // Keys, event time, the spine columns joins match on, labels.
-    const names = [...new Set([...view.spine.keys, view.spine.eventTime, ...view.joins.flatMap((j) => j.spineKeys), ...view.labels.map((l) => l.name)])];
+    // Keys, event time, the spine columns joins match on, labels, request fields.
+    const names = [...new Set([
+      ...view.spine.keys, view.spine.eventTime, ...view.joins.flatMap((j) => j.spineKeys), ...view.labels.map((l) => l.name), ...view.request.map((r) => r.name),
+    ])];
     if (request.spine !== null) {
-      const spineDefinition = { ...left, features: names.map((n) => left.features.find((f) => f.name === n)!) };
+      const requested = (n: string) => view.request.find((r) => r.name === n);
+      const spineDefinition = {
+        ...left,
+        features: names.map((n) => {
+          const field = requested(n);
+          return field === undefined ? left.features.find((f) => f.name === n)! : { name: n, type: field.type, description: '', nullable: true, allowNaN: true };
+        }),
+      };
       const problems = new ProblemCollector();
       let columns: Vector[];
       if (request.spine.format === 'arrow') columns = conformTable(spineDefinition, tableFromIPC(request.spine.ipc), problems);
@@ -247,6 +261,7 @@ export class StoreService implements StoreWorkerApi {
       }
       return new Table(Object.fromEntries(names.map((n, i) => [n, columns[i]!])));
     }
+    requestColumnsOfLeft(view, left);
     const ipc = await this.open_().offline.read(left, {
       start: request.start, end: request.end, where: null, columns: names, asOfCommit: null, withCommitIds: false, limit: null,
     });
@@ -268,7 +283,7 @@ export class StoreService implements StoreWorkerApi {
       groups.set(id, { definition, rows: await offline.rowsForJoin(definition) });
     }
     await this.onDemand.verify(view.onDemand, `feature view ${view.name} v${view.version}`);
-    return addOnDemandColumns(view, joinFeatures(view, spine, groups, await offline.commitTimes(), asOfKnown, onStep), this.onDemand);
+    return addOnDemandColumns(view, joinFeatures(view, spine, groups, await offline.commitTimes(), asOfKnown, onStep), this.onDemand, spine);
   }
 
   private splitResult<D extends TrainingDatasetInfo>(view: FeatureViewDefinition, dataset: D, splits: Record<SplitName, Table>): TrainingDataResult<D> {
@@ -416,7 +431,12 @@ export class StoreService implements StoreWorkerApi {
       ...Object.fromEntries(view.spine.keys.map((k) => [k, keys.getChild(k)!])),
       [view.spine.eventTime]: constantTimestamps(keys.numRows, at),
     });
-    const joined = await this.joinView(view, spine, false);
+    // Request fields come from each entity's latest row of the left group, joined like features, then dropped.
+    const requestFeatures = requestColumnsOfLeft(view, left).map((c) => ({ name: c.name, type: c.type, group: left.name, version: left.version, column: c.name, join: 0 }));
+    const withRequest = await this.joinView({ ...view, features: [...view.features, ...requestFeatures] }, spine, false);
+    const joined = requestFeatures.length === 0
+      ? withRequest
+      : withRequest.select(withRequest.schema.fields.map((f) => f.name).filter((n) => !requestFeatures.some((r) => r.name === n)));
     const fitted = request.datasetVersion === null ? null : (await this.dataset(view, request.datasetVersion)).transforms;
     const bytes = tableToIPC(applyViewTransforms(view, fitted, joined), 'stream');
     return Comlink.transfer(bytes, [bytes.buffer]);
@@ -512,4 +532,19 @@ const DATASET_TABLE_PREFIX = 'td_';
 /** The key of a feature view version in PendingDatasets. */
 function viewKey(view: FeatureViewDefinition): string {
   return `${nameKey(view.name)}@${view.version}`;
+}
+
+/** The left group's columns that supply a view's request fields; InvalidArgumentError when one is missing or differs in type. */
+function requestColumnsOfLeft(view: FeatureViewDefinition, left: FeatureGroupDefinition): FeatureGroupDefinition['features'] {
+  return view.request.map((field) => {
+    const column = left.features.find((f) => f.name === field.name);
+    if (column === undefined || column.type !== field.type) {
+      throw new InvalidArgumentError(
+        `Feature view ${view.name} v${view.version} needs request field '${field.name}' (${field.type}) for its on-demand features, and ` +
+          `${left.name} v${left.version} has no ${field.type} column of that name to take it from: pass a spine with a '${field.name}' column.`,
+        { details: { field: field.name, type: field.type } },
+      );
+    }
+    return column;
+  });
 }

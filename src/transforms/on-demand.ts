@@ -2,7 +2,7 @@ import { InvalidArgumentError, TransformationMismatchError } from '../errors.ts'
 import { validateName } from '../definitions/names.ts';
 import { isFeatureType, type FeatureType } from '../definitions/types.ts';
 
-/** The values an on-demand function receives: the named view columns of one row. */
+/** The values an on-demand function receives: the named view columns and request fields of one row. */
 export type OnDemandInputs = Record<string, unknown>;
 
 /**
@@ -14,6 +14,12 @@ export interface OnDemandFeature {
   name: string;
   /** View columns (features, labels, spine keys or event time) the function reads. */
   inputs: string[];
+  /**
+   * Request fields the function reads, with their types: values that are not stored features but come with each
+   * request — in training data from the spine (an explicit spine's columns, or the left group's columns of those
+   * names), in batch data from the left group's latest row, online from the request.
+   */
+  request?: Record<string, FeatureType>;
   type: FeatureType;
   fn: (inputs: OnDemandInputs) => unknown;
 }
@@ -31,17 +37,31 @@ export interface OnDemandFeature {
  */
 export function defineOnDemand(feature: OnDemandFeature): OnDemandFeature {
   validateName(feature.name, 'on-demand feature');
-  if (!Array.isArray(feature.inputs) || feature.inputs.length === 0) throw new InvalidArgumentError(`On-demand feature '${feature.name}' needs inputs.`);
+  if (!Array.isArray(feature.inputs)) throw new InvalidArgumentError(`On-demand feature '${feature.name}' needs inputs (an array of view columns).`);
   for (const input of feature.inputs) validateName(input, 'on-demand input');
+  const request = feature.request ?? {};
+  if (typeof request !== 'object' || request === null || Array.isArray(request)) {
+    throw new InvalidArgumentError(`On-demand feature '${feature.name}': request must map field names to types.`);
+  }
+  for (const [field, type] of Object.entries(request)) {
+    validateName(field, 'on-demand request field');
+    if (!isFeatureType(type)) throw new InvalidArgumentError(`On-demand feature '${feature.name}': request field '${field}' has no valid type.`);
+    if (feature.inputs.some((i) => i.toLowerCase() === field.toLowerCase())) {
+      throw new InvalidArgumentError(`On-demand feature '${feature.name}' names '${field}' both as input and as request field.`);
+    }
+  }
+  if (feature.inputs.length + Object.keys(request).length === 0) throw new InvalidArgumentError(`On-demand feature '${feature.name}' reads nothing.`);
   if (!isFeatureType(feature.type)) throw new InvalidArgumentError(`On-demand feature '${feature.name}' has no valid type.`);
   if (typeof feature.fn !== 'function') throw new InvalidArgumentError(`On-demand feature '${feature.name}' needs fn.`);
-  return Object.freeze({ ...feature, inputs: [...feature.inputs] });
+  return Object.freeze({ ...feature, inputs: [...feature.inputs], request: { ...request } });
 }
 
 /** What a view stores of an on-demand feature: enough to detect a different function later. */
 export interface OnDemandReference {
   name: string;
   inputs: string[];
+  /** Request fields and their types (see {@link OnDemandFeature.request}). */
+  request: Record<string, FeatureType>;
   type: FeatureType;
   /** SHA-256 (hex) of the function's source text. */
   sourceHash: string;
@@ -84,7 +104,7 @@ export class OnDemandRegistry {
     return Promise.all(
       names.map(async (name) => {
         const f = this.get(name);
-        return { name: f.name, inputs: [...f.inputs], type: f.type, sourceHash: await sourceHash(f.fn) };
+        return { name: f.name, inputs: [...f.inputs], request: { ...f.request }, type: f.type, sourceHash: await sourceHash(f.fn) };
       }),
     );
   }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { normalizeFeatureGroup, type FeatureGroupDefinition, type FeatureGroupSpec } from '../../src/definitions/feature-group.ts';
 import { normalizeFeatureView, Query, sameView, type FeatureViewSpec, type QuerySpec } from '../../src/definitions/feature-view.ts';
 import { InvalidArgumentError, InvalidNameError, NotFoundError } from '../../src/errors.ts';
+import { defineOnDemand, type OnDemandReference } from '../../src/transforms/on-demand.ts';
 
 const groupSpecs: FeatureGroupSpec[] = [
   {
@@ -222,5 +223,35 @@ describe('normalizeFeatureView', () => {
     expect(sameView(a, view(sel('Sensor', ['temp']).join(sel('site', ['hum']), { prefix: 't_' }), { labels: ['label'] }, 1))).toBe(false);
     // A registry round trip (structured clone) is still the same view.
     expect(sameView(a, structuredClone(a))).toBe(true);
+  });
+});
+
+describe('on-demand features and request fields', () => {
+  const ref = (name: string, inputs: string[], request: Record<string, 'float64' | 'string'> = {}): OnDemandReference => ({
+    name, inputs, request, type: 'float64', sourceHash: '0'.repeat(64),
+  });
+  const withOnDemand = (onDemand: OnDemandReference[]) =>
+    normalizeFeatureView({ name: 'v', version: 1, query: sel('Sensor', ['temp']) }, resolve, 1, onDemand);
+
+  it('collects the request fields of its on-demand features once each', () => {
+    const v = withOnDemand([ref('a', ['temp'], { setpoint: 'float64' }), ref('b', [], { setpoint: 'float64', zone: 'string' })]);
+    expect(v.request).toEqual([{ name: 'setpoint', type: 'float64' }, { name: 'zone', type: 'string' }]);
+    expect(withOnDemand([ref('a', ['temp'])]).request).toEqual([]);
+  });
+
+  it('rejects inputs that are not view columns, request fields that are, and one field with two types', () => {
+    expect(() => withOnDemand([ref('a', ['hum'])])).toThrow(/reads 'hum', which is not a column of the view/);
+    expect(() => withOnDemand([ref('a', [], { temp: 'float64' })])).toThrow(/also a column of the view/);
+    expect(() => withOnDemand([ref('a', [], { device: 'float64' })])).toThrow(InvalidArgumentError);
+    expect(() => withOnDemand([ref('a', [], { x: 'float64' }), ref('b', [], { x: 'string' })])).toThrow(/float64 in one on-demand feature and string/);
+  });
+
+  it('defineOnDemand validates request fields', () => {
+    const fn = () => 1;
+    expect(defineOnDemand({ name: 'f', inputs: [], request: { amount: 'float64' }, type: 'float64', fn }).request).toEqual({ amount: 'float64' });
+    expect(() => defineOnDemand({ name: 'f', inputs: [], type: 'float64', fn })).toThrow(/reads nothing/);
+    expect(() => defineOnDemand({ name: 'f', inputs: ['amount'], request: { amount: 'float64' }, type: 'float64', fn })).toThrow(/both as input and as request/);
+    expect(() => defineOnDemand({ name: 'f', inputs: [], request: { amount: 'money' as 'float64' }, type: 'float64', fn })).toThrow(/no valid type/);
+    expect(() => defineOnDemand({ name: 'f', inputs: [], request: { 'bad name': 'float64' }, type: 'float64', fn })).toThrow(InvalidNameError);
   });
 });
