@@ -172,48 +172,86 @@ function gather(source: Vector, type: FeatureType, indices: Int32Array): Vector 
   );
 }
 
+/** A feature group's definition and stored rows (with the hidden commit and superseded-by columns). */
+export interface GroupRows {
+  definition: FeatureGroupDefinition;
+  rows: Table;
+}
+
 /**
- * Point-in-time-correct feature rows for a spine: for each view group, the row each spine row sees (see
- * `pointInTimeIndices`), gathered into one Arrow table of spine keys, event time, features (view order) and labels.
+ * Point-in-time-correct feature rows for a spine, built one group at a time (so a caller can join one group while
+ * the next is still being read): for each view join, the row each spine row sees (see `pointInTimeIndices`); then
+ * one Arrow table of spine keys, event time, features (view order) and labels.
  */
+export class FeatureJoin {
+  private readonly spineTime: Float64Array;
+  private readonly groups = new Map<string, { rows: Table; side: PitGroup }>();
+  private readonly indicesByJoin: Int32Array[] = [];
+
+  constructor(
+    private readonly view: FeatureViewDefinition,
+    private readonly spine: Table,
+    private readonly commitTimesMs: ReadonlyMap<number, number>,
+    private readonly asOfKnown: boolean,
+  ) {
+    this.spineTime = microsOf(spine.getChild(view.spine.eventTime)!);
+  }
+
+  /** Joins the next join of the view (they go in order) with its group's rows. */
+  add(group: GroupRows): void {
+    const index = this.indicesByJoin.length;
+    const join = this.view.joins[index];
+    if (join === undefined) throw new InvalidArgumentError(`Feature view ${this.view.name} has only ${index} joins.`);
+    const id = groupId(join.group, join.version);
+    let known = this.groups.get(id);
+    if (known === undefined) {
+      known = { rows: group.rows, side: pitGroupOf(group.definition, group.rows, this.commitTimesMs) };
+      this.groups.set(id, known);
+    }
+    const ttl = group.definition.ttlSeconds === null ? null : group.definition.ttlSeconds * 1e6;
+    const spineSide = { keys: join.spineKeys.map((k) => keyColumn(this.spine.getChild(k)!)), time: this.spineTime };
+    this.indicesByJoin.push(pointInTimeIndices(spineSide, known.side, { ttl, asOfKnown: this.asOfKnown }));
+  }
+
+  /** The joined rows, once every join is added. */
+  result(): Table {
+    if (this.indicesByJoin.length !== this.view.joins.length) throw new InvalidArgumentError('Add every join of the view first.');
+    const columns: Record<string, Vector> = {};
+    for (const k of this.view.spine.keys) columns[k] = this.spine.getChild(k)!;
+    columns[this.view.spine.eventTime] = this.spine.getChild(this.view.spine.eventTime)!;
+    for (const f of this.view.features) {
+      const rows = this.groups.get(groupId(f.group, f.version))!.rows;
+      columns[f.name] = gather(rows.getChild(f.column)!, f.type, this.indicesByJoin[f.join]!);
+    }
+    for (const l of this.view.labels) {
+      // Batch data has no labels: its spine is entities at an instant.
+      const label = this.spine.getChild(l.name);
+      if (label !== null) columns[l.name] = label;
+    }
+    return new Table(columns);
+  }
+}
+
+/** The key of a feature-group version in maps of group rows. */
+export function groupId(name: string, version: number): string {
+  return `${nameKey(name)}@${version}`;
+}
+
+/** {@link FeatureJoin} over groups already in memory. */
 export function joinFeatures(
   view: FeatureViewDefinition,
   spine: Table,
-  groups: ReadonlyMap<string, { definition: FeatureGroupDefinition; rows: Table }>,
+  groups: ReadonlyMap<string, GroupRows>,
   commitTimesMs: ReadonlyMap<number, number>,
   asOfKnown: boolean,
-  /** Called before each group's join and before the gather; throwing stops the join (used for progress and abort). */
-  onStep: (step: { join: number; group: string } | 'gather') => void = () => undefined,
 ): Table {
-  const spineTime = microsOf(spine.getChild(view.spine.eventTime)!);
-  const pitGroups = new Map<string, ReturnType<typeof pitGroupOf>>();
-  const indicesByJoin = view.joins.map((join, index) => {
-    const id = `${nameKey(join.group)}@${join.version}`;
-    const group = groups.get(id);
-    if (group === undefined) throw new InvalidArgumentError(`Rows of ${join.group} v${join.version} are missing.`);
-    onStep({ join: index, group: join.group });
-    let side = pitGroups.get(id);
-    if (side === undefined) {
-      side = pitGroupOf(group.definition, group.rows, commitTimesMs);
-      pitGroups.set(id, side);
-    }
-    const ttl = group.definition.ttlSeconds === null ? null : group.definition.ttlSeconds * 1e6;
-    return pointInTimeIndices({ keys: join.spineKeys.map((k) => keyColumn(spine.getChild(k)!)), time: spineTime }, side, { ttl, asOfKnown });
-  });
-  onStep('gather');
-  const columns: Record<string, Vector> = {};
-  for (const k of view.spine.keys) columns[k] = spine.getChild(k)!;
-  columns[view.spine.eventTime] = spine.getChild(view.spine.eventTime)!;
-  for (const f of view.features) {
-    const rows = groups.get(`${nameKey(f.group)}@${f.version}`)!.rows;
-    columns[f.name] = gather(rows.getChild(f.column)!, f.type, indicesByJoin[f.join]!);
+  const join = new FeatureJoin(view, spine, commitTimesMs, asOfKnown);
+  for (const j of view.joins) {
+    const group = groups.get(groupId(j.group, j.version));
+    if (group === undefined) throw new InvalidArgumentError(`Rows of ${j.group} v${j.version} are missing.`);
+    join.add(group);
   }
-  for (const l of view.labels) {
-    // Batch data has no labels: its spine is entities at an instant.
-    const label = spine.getChild(l.name);
-    if (label !== null) columns[l.name] = label;
-  }
-  return new Table(columns);
+  return join.result();
 }
 
 /** Split names as stored: a small integer code per row (0 train, 1 test, 2 validation); LEFT_OUT: in no split. */

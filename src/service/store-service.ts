@@ -19,7 +19,7 @@ import { PendingDatasets } from './pending-datasets.ts';
 import { tableFromIPC, tableToIPC, Table, type Vector } from 'apache-arrow';
 import { ProblemCollector, columnsFromRows, conformTable } from '../ingest/conform.ts';
 import {
-  SPLIT_CODES, SPLIT_COLUMN, addOnDemandColumns, splitsOf, applyViewTransforms, assignSplits, constantTimestamps, fitViewTransforms, joinFeatures, microsOf, normalizeSplit, splitVector,
+  FeatureJoin, SPLIT_CODES, SPLIT_COLUMN, addOnDemandColumns, groupId, type GroupRows, splitsOf, applyViewTransforms, assignSplits, constantTimestamps, fitViewTransforms, microsOf, normalizeSplit, splitVector,
   takeSplit, viewColumnTypes, type SplitName,
 } from '../pipelines/training-data.ts';
 import { acquireStoreLock } from './lock.ts';
@@ -268,22 +268,33 @@ export class StoreService implements StoreWorkerApi {
     return tableFromIPC(ipc);
   }
 
+  /**
+   * Joins a spine with the view's groups. Every group's rows are requested from DuckDB at once, and each group is
+   * joined as soon as its rows arrive, so joining one overlaps reading the next (DuckDB runs in its own worker).
+   */
   private async joinView(
     view: FeatureViewDefinition,
     spine: Table,
     asOfKnown: boolean,
-    onStep?: Parameters<typeof joinFeatures>[5],
+    onGroup: (group: string) => void = () => undefined,
   ): Promise<Table> {
     const { offline } = this.open_();
-    const groups = new Map<string, { definition: FeatureGroupDefinition; rows: Table }>();
-    for (const join of view.joins) {
-      const id = `${nameKey(join.group)}@${join.version}`;
-      if (groups.has(id)) continue;
-      const definition = await this.definition(join.group, join.version);
-      groups.set(id, { definition, rows: await offline.rowsForJoin(definition) });
-    }
     await this.onDemand.verify(view.onDemand, `feature view ${view.name} v${view.version}`);
-    return addOnDemandColumns(view, joinFeatures(view, spine, groups, await offline.commitTimes(), asOfKnown, onStep), this.onDemand, spine);
+    const reads = new Map<string, Promise<GroupRows>>();
+    for (const j of view.joins) {
+      const id = groupId(j.group, j.version);
+      if (reads.has(id)) continue;
+      const read = this.definition(j.group, j.version).then(async (definition) => ({ definition, rows: await offline.rowsForJoin(definition) }));
+      read.catch(() => undefined); // awaited below, in order; a later failure must not go unhandled meanwhile
+      reads.set(id, read);
+    }
+    const join = new FeatureJoin(view, spine, await offline.commitTimes(), asOfKnown);
+    for (const j of view.joins) {
+      const rows = await reads.get(groupId(j.group, j.version))!;
+      onGroup(j.group);
+      join.add(rows);
+    }
+    return addOnDemandColumns(view, join.result(), this.onDemand, spine);
   }
 
   private splitResult<D extends TrainingDatasetInfo>(view: FeatureViewDefinition, dataset: D, splits: Record<SplitName, Table>): TrainingDataResult<D> {
@@ -331,9 +342,9 @@ export class StoreService implements StoreWorkerApi {
       throwIfAborted(control.signal, what);
     };
     await between();
-    const joined = await this.joinView(view, spine, request.asOfKnown, (step) => {
+    const joined = await this.joinView(view, spine, request.asOfKnown, (group) => {
       throwIfAborted(control.signal, what);
-      if (step !== 'gather') control.progress({ phase: 'joining', group: step.group, rows: spine.numRows });
+      control.progress({ phase: 'joining', group, rows: spine.numRows });
     });
     await between();
     control.progress({ phase: 'splitting', rows: joined.numRows });
