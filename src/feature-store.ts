@@ -2,7 +2,11 @@ import * as Comlink from 'comlink';
 import { Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import type { FeatureGroupDefinition, FeatureGroupSpec } from './definitions/feature-group.ts';
 import { validateName } from './definitions/names.ts';
-import { InvalidArgumentError, OperationAbortedError, StoreClosedError } from './errors.ts';
+import { InvalidArgumentError, NotFoundError, OperationAbortedError, StoreClosedError } from './errors.ts';
+import { OnlineStore } from './online/indexeddb.ts';
+import type { MaterializeRequest, MaterializeResult } from './online/materialize.ts';
+import { readGroupRows, readVectors, type FeatureVector, type OnlineRow } from './online/reader.ts';
+import { OnDemandRegistry, type OnDemandFeature } from './transforms/on-demand.ts';
 import { instantToMillis, type Instant, type Where } from './offline/filters.ts';
 import type { DuckDbAssets } from './offline/duckdb/engine.ts';
 import type { IngestSource, Progress, TrainingDataProgress } from './offline/types.ts';
@@ -22,6 +26,12 @@ export interface OpenFeatureStoreOptions {
   duckdb?: DuckDbAssets;
   /** Creates the store worker, if the default module worker URL does not suit the bundler. */
   createWorker?: () => Worker;
+  /**
+   * On-demand features for online vectors read on this thread: the same definitions the store worker serves
+   * (import one module in both). A view whose functions are missing here, or differ from the ones it was created
+   * with, refuses to compute vectors (TransformationMismatchError).
+   */
+  onDemand?: readonly OnDemandFeature[];
 }
 
 /** Input formats {@link FeatureGroup.insert} understands in files and buffers. */
@@ -259,6 +269,56 @@ export class FeatureGroup {
     );
     return result.commit;
   }
+
+  /**
+   * Writes the latest row per key with event time in [start, end) to the online store (only rows newer than the
+   * stored ones replace them). Without start and end, rebuilds the group's online rows from its current rows.
+   *
+   * @example
+   * ```ts
+   * await weather.materialize({ start: '2015-01-01', onProgress: (p) => show(p.rows, p.totalRows) });
+   * ```
+   */
+  async materialize(options: { start?: Instant; end?: Instant; signal?: AbortSignal; onProgress?: (progress: Progress) => void } = {}): Promise<MaterializeResult> {
+    const request: MaterializeRequest = {
+      kind: 'window',
+      start: options.start === undefined ? null : instantToMillis(options.start, 'start'),
+      end: options.end === undefined ? null : instantToMillis(options.end, 'end'),
+    };
+    const onProgress = options.onProgress === undefined ? null : Comlink.proxy(options.onProgress);
+    return this.store.withOperation(options.signal, 'Materializing', (api, operationId) => api.materialize(this.name, this.version, request, operationId, onProgress));
+  }
+
+  /**
+   * Applies every commit since the last materialized one to the online store — driven by commit ids, so rows that
+   * arrive late are never missed. Resumable: after a closed tab, the next call continues from the last commit applied.
+   *
+   * @example
+   * ```ts
+   * const { commits, watermark } = await weather.materializeIncremental();
+   * ```
+   */
+  async materializeIncremental(options: { signal?: AbortSignal; onProgress?: (progress: Progress) => void } = {}): Promise<MaterializeResult> {
+    const onProgress = options.onProgress === undefined ? null : Comlink.proxy(options.onProgress);
+    return this.store.withOperation(options.signal, 'Materializing', (api, operationId) =>
+      api.materialize(this.name, this.version, { kind: 'incremental' }, operationId, onProgress),
+    );
+  }
+
+  /**
+   * The online rows of entities (objects with the primary-key columns), read on this thread in one IndexedDB
+   * transaction. A row older than the group's TTL comes back `expired`, without values.
+   *
+   * @example
+   * ```ts
+   * const [seattle] = await weather.getOnline([{ location: 'Seattle' }]);
+   * if (seattle.status === 'present') show(seattle.values.temp_max);
+   * ```
+   */
+  async getOnline(entities: readonly Record<string, unknown>[]): Promise<OnlineRow[]> {
+    if (!Array.isArray(entities)) throw new InvalidArgumentError('getOnline takes an array of key objects.');
+    return readGroupRows(await this.store.online(), this.definition, entities, Date.now());
+  }
 }
 
 /** Options of {@link FeatureView.trainingData}. */
@@ -418,6 +478,84 @@ export class FeatureView {
   async listTrainingDatasets(): Promise<TrainingDatasetRecord[]> {
     return this.store.api().listTrainingDatasets(this.name, this.version);
   }
+
+  /**
+   * The online feature vector of one entity: the view's features in view order, then its on-demand features, each
+   * with a status (present, null, not_found, expired, passed). Read on this thread from IndexedDB; the same values
+   * the training-data path gives a spine row at "now".
+   *
+   * @example
+   * ```ts
+   * const v = await view.getFeatureVector({ location: 'Seattle' }, { requestData: { hour: 9 }, transformed: true });
+   * model.predict(v.values);
+   * ```
+   */
+  async getFeatureVector(entity: Record<string, unknown>, options: FeatureVectorOptions = {}): Promise<FeatureVector> {
+    const [vector] = await this.getFeatureVectors([entity], options);
+    return vector!;
+  }
+
+  /** Feature vectors of many entities, all groups read in one IndexedDB transaction. See {@link getFeatureVector}. */
+  async getFeatureVectors(entities: readonly Record<string, unknown>[], options: FeatureVectorOptions = {}): Promise<FeatureVector[]> {
+    if (!Array.isArray(entities)) throw new InvalidArgumentError('getFeatureVectors takes an array of entity objects.');
+    const [online, groups, onDemand, dataset] = await Promise.all([
+      this.store.online(),
+      this.groups(),
+      this.verifiedOnDemand(),
+      this.transformsFor(options),
+    ]);
+    return readVectors(online, this.definition, groups, onDemand, entities, {
+      ...(options.requestData === undefined ? {} : { requestData: options.requestData }),
+      ...(options.passed === undefined ? {} : { passed: options.passed }),
+      trainingDataset: dataset,
+    }, Date.now());
+  }
+
+  private groupsCache: Promise<Map<string, FeatureGroupDefinition>> | null = null;
+  private onDemandCache: Promise<OnDemandRegistry | null> | null = null;
+
+  /** The definitions of the view's groups (immutable, so read once). */
+  private groups(): Promise<Map<string, FeatureGroupDefinition>> {
+    this.groupsCache ??= Promise.all(this.definition.joins.map((j) => this.store.api().getFeatureGroup(j.group, j.version))).then(
+      (list) => new Map(list.map((g) => [`${g.name.toLowerCase()}@${g.version}`, g])),
+    );
+    this.groupsCache.catch(() => (this.groupsCache = null));
+    return this.groupsCache;
+  }
+
+  private verifiedOnDemand(): Promise<OnDemandRegistry | null> {
+    if (this.definition.onDemand.length === 0) return Promise.resolve(null);
+    this.onDemandCache ??= (async () => {
+      const registry = this.store.onDemand;
+      await registry.verify(this.definition.onDemand, `feature view ${this.name} v${this.version}`);
+      return registry;
+    })();
+    this.onDemandCache.catch(() => (this.onDemandCache = null));
+    return this.onDemandCache;
+  }
+
+  private async transformsFor(options: FeatureVectorOptions): Promise<TrainingDatasetRecord | null> {
+    if (options.trainingDataset === undefined && options.transformed !== true) return null;
+    let version = options.trainingDataset;
+    if (version === undefined) {
+      const all = await this.listTrainingDatasets();
+      if (all.length === 0) throw new NotFoundError(`Feature view ${this.name} v${this.version} has no training dataset to take transformations from.`);
+      version = all.at(-1)!.version;
+    }
+    return this.store.api().trainingDatasetRecord(this.name, this.version, version);
+  }
+}
+
+/** Options of {@link FeatureView.getFeatureVector}. */
+export interface FeatureVectorOptions {
+  /** Request fields of the view's on-demand features. */
+  requestData?: Record<string, unknown>;
+  /** Values to use instead of stored ones, by feature name (status `passed`). */
+  passed?: Record<string, unknown>;
+  /** Apply the fitted transformations of the view's latest training dataset. */
+  transformed?: boolean;
+  /** Apply the fitted transformations of this training dataset version (implies transformed). */
+  trainingDataset?: number;
 }
 
 /**
@@ -427,14 +565,25 @@ export class FeatureView {
 export class FeatureStore {
   private remote: Comlink.Remote<StoreWorkerApi> | null;
 
+  private onlineStore: Promise<OnlineStore> | null = null;
+
   /** @internal */
   constructor(
     readonly name: string,
     readonly persistent: boolean,
     private readonly worker: Worker,
     remote: Comlink.Remote<StoreWorkerApi>,
+    /** @internal On-demand functions for vectors read on this thread. */
+    readonly onDemand: OnDemandRegistry,
   ) {
     this.remote = remote;
+  }
+
+  /** @internal This thread's connection to the online store. */
+  online(): Promise<OnlineStore> {
+    this.onlineStore ??= this.api().onlineDbName().then((name) => OnlineStore.open(name));
+    this.onlineStore.catch(() => (this.onlineStore = null));
+    return this.onlineStore;
   }
 
   /** @internal */
@@ -583,6 +732,9 @@ export class FeatureStore {
     const remote = this.remote;
     if (remote === null) return;
     this.remote = null;
+    const online = this.onlineStore;
+    this.onlineStore = null;
+    await online?.then((o) => o.close(), () => undefined);
     try {
       await remote.close();
     } finally {
@@ -607,6 +759,7 @@ export async function openFeatureStore(options: OpenFeatureStoreOptions): Promis
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('openFeatureStore needs { name }.');
   const name = validateName(options.name, 'store');
   const persist = options.persist ?? true;
+  const onDemand = new OnDemandRegistry(options.onDemand ?? []);
   installErrorTransfer();
   const worker =
     options.createWorker?.() ??
@@ -619,5 +772,5 @@ export async function openFeatureStore(options: OpenFeatureStoreOptions): Promis
     worker.terminate();
     throw error;
   }
-  return new FeatureStore(name, persist, worker, remote);
+  return new FeatureStore(name, persist, worker, remote, onDemand);
 }

@@ -22,3 +22,6 @@ export {
 } from './errors.ts';
 export { defineOnDemand, type OnDemandFeature, type OnDemandInputs, type OnDemandReference } from './transforms/on-demand.ts';
 export type { ErrorCode, ValidationProblem } from './errors.ts';
+export type { FeatureVector, FeatureStatus, OnlineRow } from './online/reader.ts';
+export type { MaterializeResult } from './online/materialize.ts';
+export type { FeatureVectorOptions } from './feature-store.ts';

@@ -30,6 +30,11 @@ export interface OnlineRow {
 }
 
 export const ONLINE_DB_VERSION = 1;
+
+/** The IndexedDB database name of a store's online store. */
+export function onlineDbName(storeName: string): string {
+  return `larder:${storeName.toLowerCase()}:online`;
+}
 const ROWS = 'rows';
 const WATERMARKS = 'watermarks';
 
@@ -98,9 +103,11 @@ export class OnlineStore {
    * Applies rows of one group in one transaction: each replaces the stored record of its entity only if it is
    * newer (see {@link isNewer}), so applying a commit twice, or an older event after a newer one, changes nothing.
    * With `watermark`, records that commit id as applied for the group in the same transaction.
-   * Rows are best sorted by key: the stored records of the chunk's key range are read in one request.
+   * Rows are best sorted by key: the stored records of the chunk's key range are read in one request. With mode
+   * `replace` (a rebuild from the offline store's current rows) each entity's newest row of the chunk is written
+   * whatever is stored.
    */
-  async apply(group: string, rows: readonly OnlineRow[], watermark: number | null): Promise<{ written: number }> {
+  async apply(group: string, rows: readonly OnlineRow[], watermark: number | null, mode: 'newer' | 'replace' = 'newer'): Promise<{ written: number }> {
     const what = `writing ${rows.length} online rows of ${group}`;
     const keys = rows.map((r) => [group, ...r.key]);
     let written = 0;
@@ -126,15 +133,16 @@ export class OnlineStore {
       storedValues.onsuccess = () => {
         const stored = new Map<string, OnlineRecord>();
         const values = storedValues.result as OnlineRecord[];
-        (storedKeys.result as IDBValidKey[]).forEach((k, i) => stored.set(JSON.stringify(k), values[i]!));
+        (storedKeys.result).forEach((k, i) => stored.set(JSON.stringify(k), values[i]!));
         // Within the chunk, the newest row per entity wins as well.
         const chosen = new Map<string, number>();
         rows.forEach((row, i) => {
           const id = JSON.stringify(keys[i]);
           const current = chosen.get(id);
-          if (current === undefined ? isNewer(row.record, stored.get(id)) : isNewer(row.record, rows[current]!.record)) chosen.set(id, i);
+          const against = current === undefined ? (mode === 'replace' ? undefined : stored.get(id)) : rows[current]!.record;
+          if (isNewer(row.record, against)) chosen.set(id, i);
         });
-        for (const i of chosen.values()) store.put(rows[i]!.record, keys[i]!);
+        for (const i of chosen.values()) store.put(rows[i]!.record, keys[i]);
         written = chosen.size;
       };
     }
@@ -166,7 +174,7 @@ export class OnlineStore {
   /** The last commit id fully applied to a group (0: none). */
   async watermark(group: string): Promise<number> {
     const tx = this.db.transaction(WATERMARKS, 'readonly');
-    const value = await request(tx.objectStore(WATERMARKS).get(group), `reading the online watermark of ${group}`);
+    const value: unknown = await request(tx.objectStore(WATERMARKS).get(group), `reading the online watermark of ${group}`);
     return typeof value === 'number' ? value : 0;
   }
 
@@ -200,7 +208,7 @@ export class OnlineStore {
         try {
           targets = stages[stage]!(found);
         } catch (error) {
-          reject(error);
+          reject(error instanceof Error ? error : new StorageError(String(error)));
           tx.abort();
           return;
         }

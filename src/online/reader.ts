@@ -3,7 +3,7 @@ import type { FeatureViewDefinition } from '../definitions/feature-view.ts';
 import type { FeatureType } from '../definitions/types.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import type { TrainingDatasetRecord } from '../registry/types.ts';
-import { applyToRow } from '../transforms/model-dependent.ts';
+import { applyTransformsToRow } from '../transforms/model-dependent.ts';
 import type { OnDemandRegistry } from '../transforms/on-demand.ts';
 import type { EntityKey, OnlineRecord, OnlineStore } from './indexeddb.ts';
 import { encodeEntityKey } from './keys.ts';
@@ -92,8 +92,10 @@ export async function readVectors(
   const joinKey = (entity: Record<string, unknown>, joinIndex: number, leftRecord: OnlineRecord | undefined): EntityKey | null => {
     const join = view.joins[joinIndex]!;
     const group = groupOf(join.group, join.version);
-    const source = join.spineKeys.every((k) => k in entity) ? entity : leftRecord?.v;
-    if (source === undefined) return null;
+    // The left row is not there for the join when it is missing or expired (as its values would not be).
+    const leftRow = leftRecord === undefined || expired(leftRecord, left, nowMs) ? undefined : leftRecord.v;
+    const source = join.spineKeys.every((k) => k in entity) ? entity : leftRow;
+    if (source === undefined || join.spineKeys.some((k) => source[k] === null || source[k] === undefined)) return null;
     const types = keyColumns(group).map((c) => c.type);
     return encodeEntityKey(source, join.spineKeys.map((k, i) => ({ name: k, type: types[i]! })));
   };
@@ -164,7 +166,7 @@ export async function readVectors(
       }
     }
     if (fitted !== null) {
-      const transformed = applyToRow(fitted, row as Record<string, number | string | null>);
+      const transformed = applyTransformsToRow(fitted, row);
       const out: FeatureVector = { names: [], values: [], statuses: [] };
       names.forEach((name, i) => {
         const produced = fitted.transforms.find((t) => t.kind === 'oneHotEncoder' && t.column === name) as { outputColumns?: string[] } | undefined;

@@ -1,5 +1,6 @@
 import type { FeatureGroupDefinition, FeatureGroupSpec } from '../definitions/feature-group.ts';
 import type { DuckDbAssets } from '../offline/duckdb/engine.ts';
+import type { MaterializeRequest, MaterializeResult } from '../online/materialize.ts';
 import type { CommitResult, IngestRequest, IngestSource, Progress, ReadRequest, TrainingDataProgress } from '../offline/types.ts';
 import type { CommitRecord, FeatureGroupStatistics, TrainingDatasetInfo, TrainingDatasetRecord } from '../registry/types.ts';
 import type { FeatureViewDefinition, FeatureViewSpec } from '../definitions/feature-view.ts';
@@ -32,6 +33,15 @@ export interface StoreWorkerApi {
   open(request: OpenRequest): Promise<void>;
   createFeatureGroup(spec: FeatureGroupSpec): Promise<FeatureGroupDefinition>;
   getFeatureGroup(name: string, version?: number): Promise<FeatureGroupDefinition>;
+  /** The name of the store's online IndexedDB database (readers open it on their own thread). */
+  onlineDbName(): string;
+  materialize(
+    name: string,
+    version: number,
+    request: MaterializeRequest,
+    operationId: number,
+    onProgress: ((progress: Progress) => void) | null,
+  ): Promise<MaterializeResult>;
   listFeatureGroups(): Promise<FeatureGroupDefinition[]>;
   deleteFeatureGroup(name: string, version: number): Promise<void>;
   insert(

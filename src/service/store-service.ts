@@ -16,6 +16,10 @@ import { normalizeFeatureView, sameView, type FeatureViewDefinition, type Featur
 import type { TrainingDatasetInfo, TrainingDatasetRecord } from '../registry/types.ts';
 import type { FeatureType } from '../definitions/types.ts';
 import { PendingDatasets } from './pending-datasets.ts';
+import { Mutex } from '../util/mutex.ts';
+import { OnlineStore, onlineDbName } from '../online/indexeddb.ts';
+import { encodeEntityKey } from '../online/keys.ts';
+import { materialize, onlineGroupKey, type MaterializeRequest, type MaterializeResult } from '../online/materialize.ts';
 import { tableFromIPC, tableToIPC, Table, type Vector } from 'apache-arrow';
 import { ProblemCollector, columnsFromRows, conformTable } from '../ingest/conform.ts';
 import {
@@ -30,6 +34,9 @@ interface OpenState {
   name: string;
   registry: Registry;
   offline: DuckDbOfflineStore;
+  online: OnlineStore;
+  /** Delete the online database on close (a store opened with persist: false). */
+  temporaryOnline: boolean;
   release: () => void;
 }
 
@@ -52,6 +59,8 @@ export class StoreService implements StoreWorkerApi {
 
   private readonly operations = new Map<number, AbortController>();
   private readonly datasets = new PendingDatasets<TrainingDatasetRecord>();
+  /** One materialization at a time per group (write-through and explicit calls alike). */
+  private readonly onlineLocks = new Map<string, Mutex>();
 
   async open(request: OpenRequest): Promise<void> {
     if (this.state !== null) throw new InvalidArgumentError('This store worker is already open.');
@@ -67,7 +76,11 @@ export class StoreService implements StoreWorkerApi {
       const offline = await DuckDbOfflineStore.open(engine);
       // Warm the Parquet decoder in the background; a load failure surfaces at the first Parquet insert.
       loadParquetWasm().catch(() => undefined);
-      this.state = { name, registry, offline, release };
+      // A store that does not persist still serves online reads from other threads: from a database of its own,
+      // deleted when it closes.
+      const onlineName = request.persist ? onlineDbName(name) : `${onlineDbName(name)}:${crypto.randomUUID()}`;
+      const online = await OnlineStore.open(onlineName);
+      this.state = { name, registry, offline, online, temporaryOnline: !request.persist, release };
       await this.reconcile();
     } catch (error) {
       registry?.close();
@@ -135,8 +148,9 @@ export class StoreService implements StoreWorkerApi {
         `Feature group '${definition.name}' differs only by case from the existing '${latest.name}'; names are case-insensitive. Use '${latest.name}'.`,
       );
     }
-    // A table left by an interrupted delete must not come back to life under a new definition.
+    // A table (or online rows) left by an interrupted delete must not come back to life under a new definition.
     await offline.dropTable(definition);
+    await this.onlineLock(definition).run(() => this.open_().online.clear(onlineGroupKey(definition)));
     await registry.putFeatureGroup(definition);
     await offline.createTable(definition);
     return definition;
@@ -152,9 +166,64 @@ export class StoreService implements StoreWorkerApi {
 
   async deleteFeatureGroup(name: string, version: number): Promise<void> {
     const definition = await this.definition(name, validateVersion(version));
-    const { registry, offline } = this.open_();
+    const { registry, offline, online } = this.open_();
     await registry.deleteFeatureGroup(definition.name, definition.version);
     await offline.dropTable(definition);
+    await this.onlineLock(definition).run(() => online.clear(onlineGroupKey(definition)));
+  }
+
+  private onlineLock(definition: FeatureGroupDefinition): Mutex {
+    const key = onlineGroupKey(definition);
+    let lock = this.onlineLocks.get(key);
+    if (lock === undefined) {
+      lock = new Mutex();
+      this.onlineLocks.set(key, lock);
+    }
+    return lock;
+  }
+
+  private materializeOnline(definition: FeatureGroupDefinition, request: MaterializeRequest, control: OperationControl): Promise<MaterializeResult> {
+    const { online, offline } = this.open_();
+    return this.onlineLock(definition).run(() => materialize(online, offline, definition, request, control));
+  }
+
+  /** Removes deleted keys from the online store; when earlier commits are still unapplied, catches up instead. */
+  private async deleteOnline(definition: FeatureGroupDefinition, keys: IngestSource, commitId: number): Promise<void> {
+    const { online, offline } = this.open_();
+    await this.onlineLock(definition).run(async () => {
+      const group = onlineGroupKey(definition);
+      const previous = (await offline.ledger(definition)).filter((c) => c.commitId < commitId).at(-1)?.commitId ?? 0;
+      if ((await online.watermark(group)) !== previous) return;
+      const columns = definition.primaryKey.map((k) => ({ name: k, type: definition.features.find((f) => f.name === k)!.type }));
+      const rows = keys.format === 'rows' ? keys.rows : keys.format === 'arrow' ? tableFromIPC(keys.ipc).toArray().map((r: { toJSON(): Record<string, unknown> }) => r.toJSON()) : [];
+      await online.delete(group, rows.map((r) => encodeEntityKey(r, columns)), commitId);
+    });
+    // Not caught up (or keys in another form): the next materialization rebuilds the group (a delete is pending).
+    if ((await online.watermark(onlineGroupKey(definition))) < commitId) await this.materializeOnline(definition, { kind: 'incremental' }, silentControl());
+  }
+
+  /** The name of the store's online database, for readers on other threads. */
+  onlineDbName(): string {
+    return this.open_().online.dbName;
+  }
+
+  async materialize(
+    name: string,
+    version: number,
+    request: MaterializeRequest,
+    operationId: number,
+    onProgress: ((progress: Progress) => void) | null,
+  ): Promise<MaterializeResult> {
+    const control = this.control(operationId, onProgress);
+    try {
+      const definition = await this.definition(name, version);
+      if (!definition.online) {
+        throw new InvalidArgumentError(`Feature group ${definition.name} v${definition.version} is not online; create it with online: true.`);
+      }
+      return await this.materializeOnline(definition, request, control);
+    } finally {
+      await control.done();
+    }
   }
 
   private control<P = Progress>(operationId: number, onProgress: ((progress: P) => void) | null): OperationControl<P> & { done(): Promise<void> } {
@@ -477,6 +546,9 @@ export class StoreService implements StoreWorkerApi {
       const { registry, offline } = this.open_();
       const result = await offline.ingest(definition, source, request, control);
       if (!result.reused) await registry.putCommits([result.commit]);
+      // Write-through: the commit (and any commit a killed tab left unapplied) reaches the online store before the
+      // insert resolves. The commit is durable already, so an abort no longer applies.
+      if (definition.online) await this.materializeOnline(definition, { kind: 'incremental' }, silentControl());
       return result;
     } finally {
       await control.done();
@@ -516,6 +588,7 @@ export class StoreService implements StoreWorkerApi {
       const { registry, offline } = this.open_();
       const result = await offline.deleteRows(definition, keys, control);
       await registry.putCommits([result.commit]);
+      if (definition.online) await this.deleteOnline(definition, keys, result.commit.commitId);
       return result;
     } finally {
       await control.done();
@@ -529,9 +602,12 @@ export class StoreService implements StoreWorkerApi {
     this.state = null;
     for (const controller of this.operations.values()) controller.abort(new Error('store closed'));
     try {
+      await Promise.all([...this.onlineLocks.values()].map((m) => m.run(() => Promise.resolve())));
       await state.offline.close();
     } finally {
       state.registry.close();
+      state.online.close();
+      if (state.temporaryOnline) await OnlineStore.destroy(state.online.dbName).catch(() => undefined);
       state.release();
     }
   }
@@ -558,4 +634,9 @@ function requestColumnsOfLeft(view: FeatureViewDefinition, left: FeatureGroupDef
     }
     return column;
   });
+}
+
+/** An operation control nobody watches: for work that must finish once started (write-through after a commit). */
+function silentControl(): OperationControl {
+  return { signal: new AbortController().signal, progress: () => undefined };
 }

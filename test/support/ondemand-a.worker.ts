@@ -1,15 +1,6 @@
 /// <reference lib="webworker" />
 // A store worker with on-demand features, as an app would write one.
-import { serveStore, defineOnDemand } from '../../src/worker.ts';
+import { serveStore } from '../../src/worker.ts';
+import { onDemandA } from './ondemand-a.ts';
 
-serveStore({
-  onDemand: [
-    defineOnDemand({ name: 'temp_f', inputs: ['temp'], type: 'float64', fn: ({ temp }) => (temp === null ? null : (temp as number) * 1.8 + 32) }),
-    defineOnDemand({ name: 'is_a', inputs: ['device'], type: 'bool', fn: ({ device }) => device === 'a' }),
-    // A request field: the setpoint comes with each request (or spine row), not from a stored feature.
-    defineOnDemand({
-      name: 'over_setpoint', inputs: ['temp'], request: { setpoint: 'float64' }, type: 'float64',
-      fn: ({ temp, setpoint }) => (temp === null || setpoint === null ? null : (temp as number) - (setpoint as number)),
-    }),
-  ],
-});
+serveStore({ onDemand: onDemandA });

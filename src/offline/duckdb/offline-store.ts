@@ -651,6 +651,33 @@ export class DuckDbOfflineStore implements OfflineStore {
     }
   }
 
+  /**
+   * The latest current row per primary key (greatest event time, then latest commit, then the later row) among the
+   * rows of commits in (afterCommit, throughCommit] with event time in [start, end), ordered by key, with the
+   * commit column: what the online store is made of.
+   */
+  async latestRows(
+    definition: FeatureGroupDefinition,
+    window: { afterCommit: number; throughCommit: number | null; start: number | null; end: number | null },
+  ): Promise<Table> {
+    const ts = ident(definition.eventTime);
+    const keys = join(definition.primaryKey.map((k) => ident(k)));
+    const filters = [sql`${SUPERSEDED} IS NULL`, sql`${COMMIT} > ${literal(window.afterCommit)}`];
+    if (window.throughCommit !== null) filters.push(sql`${COMMIT} <= ${literal(window.throughCommit)}`);
+    if (window.start !== null) filters.push(sql`${ts} >= ${timestampLiteral(window.start)}`);
+    if (window.end !== null) filters.push(sql`${ts} < ${timestampLiteral(window.end)}`);
+    const columns = join([...definition.features.map((f) => ident(f.name)), COMMIT]);
+    try {
+      return await this.engine.reader.query(sql`
+        SELECT ${columns} FROM (
+          SELECT *, row_number() OVER (PARTITION BY ${keys} ORDER BY ${ts} DESC, ${COMMIT} DESC, rowid DESC) AS _larder_rank
+          FROM ${ident(tableNameOf(definition))} WHERE ${join(filters, ' AND ')}
+        ) WHERE _larder_rank = 1 ORDER BY ${keys}`);
+    } catch (error) {
+      throw engineError(error, `reading the latest rows of ${definition.name} v${definition.version}`);
+    }
+  }
+
   /** The distinct primary keys of a group's current rows with event time in [start, end), ordered by key. */
   async distinctKeys(definition: FeatureGroupDefinition, start: number | null, end: number | null): Promise<Table> {
     const ts = ident(definition.eventTime);
