@@ -2,10 +2,11 @@ import * as Comlink from 'comlink';
 import { Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import type { FeatureGroupDefinition, FeatureGroupSpec } from './definitions/feature-group.ts';
 import { validateName } from './definitions/names.ts';
-import { InvalidArgumentError, NotFoundError, OperationAbortedError, StoreClosedError } from './errors.ts';
+import { InvalidArgumentError, OperationAbortedError, StoreClosedError } from './errors.ts';
 import { OnlineStore } from './online/indexeddb.ts';
 import type { MaterializeRequest, MaterializeResult } from './online/materialize.ts';
-import { readGroupRows, readVectors, type FeatureVector, type OnlineRow } from './online/reader.ts';
+import { readGroupRows, type FeatureVector, type OnlineRow } from './online/reader.ts';
+import { OnlineViewReader, type FeatureVectorOptions } from './online/view-reader.ts';
 import { OnDemandRegistry, type OnDemandFeature } from './transforms/on-demand.ts';
 import { instantToMillis, type Instant, type Where } from './offline/filters.ts';
 import type { DuckDbAssets } from './offline/duckdb/engine.ts';
@@ -497,66 +498,21 @@ export class FeatureView {
 
   /** Feature vectors of many entities, all groups read in one IndexedDB transaction. See {@link getFeatureVector}. */
   async getFeatureVectors(entities: readonly Record<string, unknown>[], options: FeatureVectorOptions = {}): Promise<FeatureVector[]> {
-    if (!Array.isArray(entities)) throw new InvalidArgumentError('getFeatureVectors takes an array of entity objects.');
-    const [online, groups, onDemand, dataset] = await Promise.all([
-      this.store.online(),
-      this.groups(),
-      this.verifiedOnDemand(),
-      this.transformsFor(options),
-    ]);
-    return readVectors(online, this.definition, groups, onDemand, entities, {
-      ...(options.requestData === undefined ? {} : { requestData: options.requestData }),
-      ...(options.passed === undefined ? {} : { passed: options.passed }),
-      trainingDataset: dataset,
-    }, Date.now());
-  }
-
-  private groupsCache: Promise<Map<string, FeatureGroupDefinition>> | null = null;
-  private onDemandCache: Promise<OnDemandRegistry | null> | null = null;
-
-  /** The definitions of the view's groups (immutable, so read once). */
-  private groups(): Promise<Map<string, FeatureGroupDefinition>> {
-    this.groupsCache ??= Promise.all(this.definition.joins.map((j) => this.store.api().getFeatureGroup(j.group, j.version))).then(
-      (list) => new Map(list.map((g) => [`${g.name.toLowerCase()}@${g.version}`, g])),
+    this.reader ??= new OnlineViewReader(
+      this.definition,
+      {
+        group: (name, version) => this.store.api().getFeatureGroup(name, version),
+        datasets: (name, version) => this.store.api().listTrainingDatasets(name, version),
+      },
+      () => this.store.online(),
+      this.store.onDemand,
     );
-    this.groupsCache.catch(() => (this.groupsCache = null));
-    return this.groupsCache;
+    return this.reader.vectors(entities, options);
   }
 
-  private verifiedOnDemand(): Promise<OnDemandRegistry | null> {
-    if (this.definition.onDemand.length === 0) return Promise.resolve(null);
-    this.onDemandCache ??= (async () => {
-      const registry = this.store.onDemand;
-      await registry.verify(this.definition.onDemand, `feature view ${this.name} v${this.version}`);
-      return registry;
-    })();
-    this.onDemandCache.catch(() => (this.onDemandCache = null));
-    return this.onDemandCache;
-  }
-
-  private async transformsFor(options: FeatureVectorOptions): Promise<TrainingDatasetRecord | null> {
-    if (options.trainingDataset === undefined && options.transformed !== true) return null;
-    let version = options.trainingDataset;
-    if (version === undefined) {
-      const all = await this.listTrainingDatasets();
-      if (all.length === 0) throw new NotFoundError(`Feature view ${this.name} v${this.version} has no training dataset to take transformations from.`);
-      version = all.at(-1)!.version;
-    }
-    return this.store.api().trainingDatasetRecord(this.name, this.version, version);
-  }
+  private reader: OnlineViewReader | null = null;
 }
 
-/** Options of {@link FeatureView.getFeatureVector}. */
-export interface FeatureVectorOptions {
-  /** Request fields of the view's on-demand features. */
-  requestData?: Record<string, unknown>;
-  /** Values to use instead of stored ones, by feature name (status `passed`). */
-  passed?: Record<string, unknown>;
-  /** Apply the fitted transformations of the view's latest training dataset. */
-  transformed?: boolean;
-  /** Apply the fitted transformations of this training dataset version (implies transformed). */
-  trainingDataset?: number;
-}
 
 /**
  * A feature store: feature groups in an offline store (DuckDB-WASM in a worker, persisted in OPFS) with their

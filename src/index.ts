@@ -24,4 +24,5 @@ export { defineOnDemand, type OnDemandFeature, type OnDemandInputs, type OnDeman
 export type { ErrorCode, ValidationProblem } from './errors.ts';
 export type { FeatureVector, FeatureStatus, OnlineRow } from './online/reader.ts';
 export type { MaterializeResult } from './online/materialize.ts';
-export type { FeatureVectorOptions } from './feature-store.ts';
+export type { FeatureVectorOptions } from './online/view-reader.ts';
+export { openOnlineReader, OnlineReader, type OnlineReaderOptions, type OnlineFeatureView, type OnlineFeatureGroup } from './online/open-reader.ts';

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { openFeatureStore, InvalidArgumentError, OperationAbortedError, type FeatureStore } from '../../src/index.ts';
 import { onlineGroupKey } from '../../src/online/materialize.ts';
 import { uniqueStoreName } from '../support/names.ts';
+import { onDemandA } from '../support/ondemand-a.ts';
 
 const MINUTE = 60_000;
 
@@ -136,6 +137,40 @@ describe('online store', () => {
       { status: 'not_found', values: null, eventTime: null, commitId: null },
       { status: 'not_found', values: null, eventTime: null, commitId: null },
     ]);
+    await store.close();
+  });
+});
+
+describe('online reads from other threads', () => {
+  it('gives a worker of the app the same vectors and rows as the page, and the page sees writes at once', async () => {
+    const name = uniqueStoreName('onlinew');
+    const store = await openFeatureStore({ name, onDemand: onDemandA, createWorker: () => new Worker(new URL('../support/ondemand-a.worker.ts', import.meta.url), { type: 'module' }) });
+    const sensor = await store.createFeatureGroup({
+      name: 'sensor', version: 1, primaryKey: 'device', eventTime: 'ts', online: true,
+      features: { device: 'string', ts: 'timestamp', temp: 'float64' },
+    });
+    const now = Date.now();
+    await sensor.insert([{ device: 'a', ts: now - MINUTE, temp: 10 }, { device: 'b', ts: now - 2 * MINUTE, temp: 20 }]);
+    const view = await store.createFeatureView({
+      name: 'v', version: 1, query: sensor.select(['temp']), onDemand: ['temp_f', 'over_setpoint'], transforms: [{ kind: 'minMaxScaler', column: 'temp' }],
+    });
+    await (await view.trainingData({ spine: [{ device: 'a', ts: now, setpoint: 1 }, { device: 'b', ts: now, setpoint: 2 }], split: { kind: 'random', test: 0 } })).persisted;
+    const entities = [{ device: 'a' }, { device: 'b' }, { device: 'zz' }];
+    const requestData = { setpoint: 5 };
+    const inPage = await view.getFeatureVectors(entities, { requestData, transformed: true });
+    expect(inPage.map((v) => v.values)).toEqual([[0, 50, 5], [1, 68, 15], [null, null, null]]);
+    const worker = new Worker(new URL('../support/online-reader.worker.ts', import.meta.url), { type: 'module' });
+    const fromWorker = await new Promise<{ vectors?: unknown; rows?: unknown; error?: string }>((resolve) => {
+      worker.onmessage = (event: MessageEvent<{ vectors?: unknown; rows?: unknown; error?: string }>) => resolve(event.data);
+      worker.postMessage({ store: name, entities, requestData });
+    });
+    worker.terminate();
+    expect(fromWorker.error).toBeUndefined();
+    expect(fromWorker.vectors).toEqual(inPage);
+    expect(fromWorker.rows).toEqual(await sensor.getOnline(entities));
+    // A write is visible to the next read: no cache stands in the way.
+    await sensor.insert([{ device: 'a', ts: now, temp: 15 }]);
+    expect((await view.getFeatureVector({ device: 'a' }, { requestData })).values).toEqual([15, 59, 10]);
     await store.close();
   });
 });
