@@ -5,7 +5,8 @@
 //   npm run bench                          1M rows, 1 warm-up + 3 measured runs per format and engine (~2.5 min)
 //   BENCH_ROWS=200000 BENCH_RUNS=5 npm run bench
 //   BENCH_FORMATS=arrow,csv BENCH_TRACE=0 BENCH_DIAGNOSE=0 npm run bench
-//   npm run bench -- pit   (or BENCH_SUITE=pit|ingest|all): the point-in-time join benchmark, see pit-run.mjs
+//   npm run bench -- pit   (or BENCH_SUITE=pit|ingest|online|all): the point-in-time join benchmark, see pit-run.mjs
+//   npm run bench -- online: the online store benchmark, see online-run.mjs
 //
 // Serves bench/ with Vite, drives Debian's Chromium with Playwright (a persistent profile, so OPFS and IndexedDB
 // are on disk as in a real tab), samples memory and CPU time of every Chromium process from /proc, prints a table,
@@ -387,16 +388,20 @@ async function report(results, prepared, started, extra) {
   console.log(`results written to ${path.relative(process.cwd(), out)}`);
 }
 
-// Which suite: `node bench/run.mjs [ingest|pit|all]` or BENCH_SUITE (default all). The point-in-time join suite
-// lives in pit-run.mjs and reuses this file's Vite, browser and settling helpers.
+// Which suite: `node bench/run.mjs [ingest|pit|online|all]` or BENCH_SUITE (default all). The point-in-time and online suites
+// live in pit-run.mjs and online-run.mjs and reuse this file's Vite, browser and settling helpers.
 const SUITE = process.argv[2] ?? process.env['BENCH_SUITE'] ?? 'all';
-if (!['ingest', 'pit', 'all'].includes(SUITE)) throw new Error(`Unknown suite '${SUITE}': use ingest, pit or all.`);
+if (!['ingest', 'pit', 'online', 'all'].includes(SUITE)) throw new Error(`Unknown suite '${SUITE}': use ingest, pit, online or all.`);
 
 async function runSuites() {
   if (SUITE === 'ingest' || SUITE === 'all') await main();
   if (SUITE === 'pit' || SUITE === 'all') {
     const { runPitBench } = await import('./pit-run.mjs');
     await runPitBench({ startVite, launchBrowser, settle, table, codeVersion });
+  }
+  if (SUITE === 'online' || SUITE === 'all') {
+    const { runOnlineBench } = await import('./online-run.mjs');
+    await runOnlineBench({ startVite, launchBrowser, settle, table, codeVersion });
   }
 }
 

@@ -67,6 +67,11 @@ function request<T>(r: IDBRequest<T>, what: string): Promise<T> {
   });
 }
 
+/** A map key for a stored key `[group, ...entityKey]`: the value itself for one key column (one type per column). */
+function entityId(key: readonly unknown[]): unknown {
+  return key.length === 2 ? key[1] : JSON.stringify(key);
+}
+
 /** The key range holding every record of one group. */
 function groupRange(group: string): IDBKeyRange {
   // Arrays sort after every number, string, date and binary key, so [group, []] is above every [group, ...key].
@@ -100,12 +105,12 @@ export class OnlineStore {
   }
 
   /**
-   * Applies rows of one group in one transaction: each replaces the stored record of its entity only if it is
-   * newer (see {@link isNewer}), so applying a commit twice, or an older event after a newer one, changes nothing.
+   * Applies rows of one group, one per entity, in one transaction: each replaces the stored record of its entity
+   * only if it is newer (see {@link isNewer}), so applying a commit twice, or an older event after a newer one,
+   * changes nothing.
    * With `watermark`, records that commit id as applied for the group in the same transaction.
    * Rows are best sorted by key: the stored records of the chunk's key range are read in one request. With mode
-   * `replace` (a rebuild from the offline store's current rows) each entity's newest row of the chunk is written
-   * whatever is stored.
+   * `replace` (a rebuild from the offline store's current rows) each row is written whatever is stored.
    */
   async apply(group: string, rows: readonly OnlineRow[], watermark: number | null, mode: 'newer' | 'replace' = 'newer'): Promise<{ written: number }> {
     const what = `writing ${rows.length} online rows of ${group}`;
@@ -119,7 +124,11 @@ export class OnlineStore {
     }
     const finished = done(tx, what);
     const store = tx.objectStore(ROWS);
-    if (rows.length > 0) {
+    if (rows.length > 0 && mode === 'replace') {
+      // A rebuild replaces whatever is stored: nothing to read first.
+      rows.forEach((row, i) => store.put(row.record, keys[i]));
+      written = rows.length;
+    } else if (rows.length > 0) {
       // The lowest and highest key of the chunk bound one read of everything stored between them.
       let low = keys[0]!;
       let high = keys[0]!;
@@ -131,19 +140,14 @@ export class OnlineStore {
       const storedKeys = store.getAllKeys(range);
       const storedValues = store.getAll(range);
       storedValues.onsuccess = () => {
-        const stored = new Map<string, OnlineRecord>();
         const values = storedValues.result as OnlineRecord[];
-        (storedKeys.result).forEach((k, i) => stored.set(JSON.stringify(k), values[i]!));
-        // Within the chunk, the newest row per entity wins as well.
-        const chosen = new Map<string, number>();
+        const stored = new Map((storedKeys.result).map((k, i) => [entityId(k as unknown[]), values[i]!]));
         rows.forEach((row, i) => {
-          const id = JSON.stringify(keys[i]);
-          const current = chosen.get(id);
-          const against = current === undefined ? (mode === 'replace' ? undefined : stored.get(id)) : rows[current]!.record;
-          if (isNewer(row.record, against)) chosen.set(id, i);
+          if (isNewer(row.record, stored.get(entityId(keys[i]!)))) {
+            store.put(row.record, keys[i]);
+            written++;
+          }
         });
-        for (const i of chosen.values()) store.put(rows[i]!.record, keys[i]);
-        written = chosen.size;
       };
     }
     if (watermark !== null) tx.objectStore(WATERMARKS).put(watermark, group);

@@ -42,7 +42,7 @@ function plainValue(value: unknown): unknown {
   return value;
 }
 
-/** Online rows of a table of latest rows (feature columns plus the commit column). */
+/** Online rows of a table of latest rows (one per entity; feature columns plus the commit column). */
 function* onlineRows(definition: FeatureGroupDefinition, table: Table): Generator<OnlineRow[]> {
   const vectors = definition.features.map((f) => [f.name, table.getChild(f.name)!] as const);
   const keyVectors: [Vector, FeatureGroupDefinition['features'][number]][] = definition.primaryKey.map((k) => [
@@ -84,10 +84,17 @@ export async function materialize(
   const latest = commits.at(-1)?.commitId ?? 0;
   const what = `Materializing ${definition.name} v${definition.version}`;
   let done = 0;
-  const apply = async (table: Table, watermark: number | null, totalRows: number, mode: 'newer' | 'replace' = 'newer'): Promise<void> => {
+  const apply = async (
+    table: Table,
+    watermark: number | null,
+    totalRows: number,
+    mode: 'newer' | 'replace' = 'newer',
+    onKey: (key: EntityKey) => void = () => undefined,
+  ): Promise<void> => {
     const batches = [...onlineRows(definition, table)];
     for (const [i, batch] of batches.entries()) {
       throwIfAborted(control.signal, what);
+      for (const row of batch) onKey(row.key);
       await online.apply(group, batch, i === batches.length - 1 ? watermark : null, mode);
       done += batch.length;
       control.progress({ phase: 'writing', rows: done, totalRows });
@@ -97,10 +104,9 @@ export async function materialize(
   const rebuild = async (): Promise<MaterializeResult> => {
     control.progress({ phase: 'reading' });
     const rows = await offline.latestRows(definition, { afterCommit: 0, throughCommit: latest, start: null, end: null });
-    await apply(rows, null, rows.numRows, 'replace');
-    // Keys the offline store no longer has (deleted) leave the online store too.
     const present = new Set<string>();
-    for (const batch of onlineRows(definition, rows)) for (const r of batch) present.add(JSON.stringify(r.key));
+    await apply(rows, null, rows.numRows, 'replace', (key) => present.add(JSON.stringify(key)));
+    // Keys the offline store no longer has (deleted) leave the online store too.
     const stale = (await online.keys(group)).filter((k) => !present.has(JSON.stringify(k)));
     throwIfAborted(control.signal, what);
     await online.delete(group, stale, latest);
