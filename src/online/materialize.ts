@@ -91,15 +91,36 @@ export async function materialize(
     mode: 'newer' | 'replace' = 'newer',
     onKey: (key: EntityKey) => void = () => undefined,
   ): Promise<void> => {
-    const batches = [...onlineRows(definition, table)];
-    for (const [i, batch] of batches.entries()) {
-      throwIfAborted(control.signal, what);
-      for (const row of batch) onKey(row.key);
-      await online.apply(group, batch, i === batches.length - 1 ? watermark : null, mode);
-      done += batch.length;
-      control.progress({ phase: 'writing', rows: done, totalRows });
+    // Up to two transactions in flight, and the next batch converted while they run. The one recording the
+    // watermark starts only once every earlier one has committed, so a failed batch never leaves it advanced.
+    const inFlight: Promise<unknown>[] = [];
+    const settle = async (): Promise<void> => {
+      await Promise.all(inFlight.splice(0));
+    };
+    const batches = onlineRows(definition, table);
+    let current = batches.next();
+    try {
+      while (!current.done) {
+        throwIfAborted(control.signal, what);
+        const batch = current.value;
+        for (const row of batch) onKey(row.key);
+        const next = batches.next();
+        if (next.done === true) {
+          await settle();
+          await online.apply(group, batch, watermark, mode);
+        } else {
+          inFlight.push(online.apply(group, batch, null, mode));
+          if (inFlight.length >= 2) await inFlight.shift();
+        }
+        done += batch.length;
+        control.progress({ phase: 'writing', rows: done, totalRows });
+        current = next;
+      }
+    } finally {
+      await Promise.allSettled(inFlight); // nothing left running (or unobserved) when this returns or throws
     }
-    if (batches.length === 0 && watermark !== null) await online.apply(group, [], watermark);
+    await settle();
+    if (table.numRows === 0 && watermark !== null) await online.apply(group, [], watermark);
   };
   const rebuild = async (): Promise<MaterializeResult> => {
     control.progress({ phase: 'reading' });
