@@ -174,3 +174,24 @@ describe('online reads from other threads', () => {
     await store.close();
   });
 });
+
+describe('online store persistence', () => {
+  it('keeps online rows and the watermark across close and reopen, and deletes a non-persistent store\'s database on close', async () => {
+    const name = uniqueStoreName('onlinep');
+    const { store, sensor } = await sensorStore({ name, persist: true });
+    const now = Date.now();
+    const commit = await sensor.insert([{ device: 'a', ts: now - MINUTE, temp: 1, note: 'x', count: 1n }]);
+    await store.close();
+    const again = await openFeatureStore({ name });
+    const group = await again.getFeatureGroup('sensor', 1);
+    expect((await group.getOnline([{ device: 'a' }]))[0]).toMatchObject({ status: 'present', values: { temp: 1 }, commitId: commit.commitId });
+    expect(await group.materializeIncremental()).toMatchObject({ commits: 0, watermark: commit.commitId });
+    await again.close();
+
+    const temporary = await sensorStore();
+    const dbName = (await temporary.store.online()).dbName;
+    expect((await indexedDB.databases()).some((d) => d.name === dbName)).toBe(true);
+    await temporary.store.close();
+    expect((await indexedDB.databases()).some((d) => d.name === dbName)).toBe(false);
+  });
+});
