@@ -73,11 +73,12 @@ export async function runOnlineBench(helpers) {
 
     const mrows = [];
     for (let i = 0; i < runs; i++) {
-      for (const [engine, incremental] of [['raw', false], ['larder', false], ['larder', true]]) {
+      for (const [engine, incremental] of [['raw', false], ['raw-array', false], ['larder', false], ['larder', true]]) {
         await helpers.settle(page, sampler);
         const r = await page.evaluate(([e, inc]) => window.onlineMaterialize(e, inc), [engine, incremental]);
         out.materialize.push({ engine, incremental, ...r });
-        const label = engine === 'raw' ? 'raw idb put, 1 record per entity' : incremental ? 'Larder materializeIncremental()' : 'Larder materialize() (rebuild)';
+        const label = engine === 'raw' ? 'raw idb put, object per entity' : engine === 'raw-array' ? 'raw idb put, Larder\'s array records'
+          : incremental ? 'Larder materializeIncremental()' : 'Larder materialize() (rebuild)';
         mrows.push([label, r.rows, r.records, r.seconds.toFixed(2), Math.round(r.rows / r.seconds).toLocaleString('en-US'), Math.round(r.records / r.seconds).toLocaleString('en-US')]);
       }
     }
@@ -92,7 +93,7 @@ export async function runOnlineBench(helpers) {
     ? `${r.larder.p99 <= 1 && r.larder.p99 <= 1.3 * r.raw.p99 ? 'PASS' : 'FAIL'}  single vector p99 <= 1 ms and <= 1.3x raw: ${r.larder.p99.toFixed(3)} ms, ${(r.larder.p99 / r.raw.p99).toFixed(2)}x`
     : r.batch === 100 ? `${r.larder.p99 <= 10 ? 'PASS' : 'FAIL'}  batch of 100 p99 <= 10 ms: ${r.larder.p99.toFixed(3)} ms` : null).filter((t) => t !== null);
   const rate = (engine, incremental) => {
-    const rs = out.materialize.filter((m) => m.engine === engine && (engine === 'raw' || m.incremental === incremental)).map((m) => m.records / m.seconds).sort((a, b) => a - b);
+    const rs = out.materialize.filter((m) => m.engine === engine && (engine !== 'larder' || m.incremental === incremental)).map((m) => m.records / m.seconds).sort((a, b) => a - b);
     return rs[rs.length >> 1];
   };
   targets.push(`${rate('larder', false) >= rate('raw') ? 'PASS' : 'FAIL'}  materialization records/s >= raw put rate: ${Math.round(rate('larder', false)).toLocaleString('en-US')} vs ${Math.round(rate('raw')).toLocaleString('en-US')}`);

@@ -14,7 +14,7 @@ declare global {
     onlineReady: boolean;
     onlinePrepare(entities: number, materializeRows: number): Promise<Prepared>;
     onlineReads(batch: number, lookups: number, warmup: number): Promise<Latencies>;
-    onlineMaterialize(engine: 'larder' | 'raw', incremental: boolean): Promise<{ rows: number; records: number; seconds: number }>;
+    onlineMaterialize(engine: 'larder' | 'raw' | 'raw-array', incremental: boolean): Promise<{ rows: number; records: number; seconds: number }>;
     onlineClose(): Promise<void>;
   }
 }
@@ -114,7 +114,8 @@ window.onlineReads = async (batch, lookups, warmup) => {
           // Check against the raw records (outside the timing).
           const records = await rawRead(ids);
           vectors.forEach((v, e) => {
-            const expected = records[e]!.flatMap((r) => Object.keys(features).map((f) => (r as { v: Record<string, unknown> }).v[f]));
+            // Records hold the group's columns in order: id, ts, f0..f4.
+            const expected = records[e]!.flatMap((r) => (r as { v: unknown[] }).v.slice(2));
             if (JSON.stringify(v.values) !== JSON.stringify(expected)) throw new Error(`Larder's vector for ${ids[e]} differs from the raw records.`);
             checked++;
           });
@@ -157,8 +158,9 @@ window.onlineMaterialize = async (engine, incremental) => {
     const seconds = (performance.now() - started) / 1000;
     return { rows: (await big!.read()).numRows, records: result.rows, seconds };
   }
-  // Raw: the latest record per entity, as Larder's rebuild writes them, put in transactions of 5,000 into a
-  // database of the bench's own (same key and record shape; the records are built before the clock starts).
+  // Raw: one record per entity put in transactions of 5,000 into a database of the bench's own, the records built
+  // before the clock starts: 'raw' as a plain object per row (column names in every record), 'raw-array' in
+  // Larder's own shape (values in column order).
   const name = `bench-raw-online-${Date.now()}`;
   const db = await new Promise<IDBDatabase>((resolve, reject) => {
     const open = indexedDB.open(name, 1);
@@ -167,10 +169,13 @@ window.onlineMaterialize = async (engine, incremental) => {
     open.onerror = () => reject(open.error ?? new Error('open failed'));
   });
   const random = seededRandom(3);
-  const records = Array.from({ length: entities }, (_, id) => ({
-    key: ['m@1', id],
-    value: { t: Date.now() * 1000, c: 1, v: { id: BigInt(id), ts: Date.now(), ...Object.fromEntries(Object.keys(features).map((f) => [f, random()])) } },
-  }));
+  const records = Array.from({ length: entities }, (_, id) => {
+    const values = Object.keys(features).map(() => random());
+    const v = engine === 'raw-array'
+      ? [BigInt(id), Date.now(), ...values]
+      : { id: BigInt(id), ts: Date.now(), ...Object.fromEntries(Object.keys(features).map((f, i) => [f, values[i]])) };
+    return { key: ['m@1', id], value: { t: Date.now() * 1000, c: 1, v } };
+  });
   const started = performance.now();
   for (let start = 0; start < records.length; start += 5_000) {
     const tx = db.transaction('rows', 'readwrite', { durability: 'relaxed' });

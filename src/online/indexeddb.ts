@@ -16,8 +16,11 @@ export interface OnlineRecord {
   t: number;
   /** The commit the row came from. */
   c: number;
-  /** The row's feature values by column name (keys and event time included). */
-  v: Record<string, unknown>;
+  /**
+   * The row's values in the group's column order (keys and event time included): an array, so each stored record
+   * carries no column names (smaller to clone and to store than an object per row).
+   */
+  v: unknown[];
 }
 
 /** An entity's key values in primary-key order: strings and numbers (int64 keys as numbers). */

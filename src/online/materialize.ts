@@ -44,7 +44,7 @@ function plainValue(value: unknown): unknown {
 
 /** Online rows of a table of latest rows (one per entity; feature columns plus the commit column). */
 function* onlineRows(definition: FeatureGroupDefinition, table: Table): Generator<OnlineRow[]> {
-  const vectors = definition.features.map((f) => [f.name, table.getChild(f.name)!] as const);
+  const vectors = definition.features.map((f) => table.getChild(f.name)!);
   const keyVectors: [Vector, FeatureGroupDefinition['features'][number]][] = definition.primaryKey.map((k) => [
     table.getChild(k)!,
     definition.features.find((f) => f.name === k)!,
@@ -56,8 +56,7 @@ function* onlineRows(definition: FeatureGroupDefinition, table: Table): Generato
     const batch: OnlineRow[] = [];
     for (let i = start; i < end; i++) {
       const key: EntityKey = keyVectors.map(([v, f]) => encodeKeyValue(v.get(i), f.type, f.name));
-      const values: Record<string, unknown> = {};
-      for (const [name, v] of vectors) values[name] = plainValue(v.get(i));
+      const values = vectors.map((v) => plainValue(v.get(i)));
       batch.push({ key, record: { t: times[i]!, c: Number(commits.get(i)), v: values } });
     }
     yield batch;

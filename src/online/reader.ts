@@ -48,6 +48,23 @@ function keyColumns(group: FeatureGroupDefinition): { name: string; type: Featur
   return group.primaryKey.map((k) => ({ name: k, type: group.features.find((f) => f.name === k)!.type }));
 }
 
+/** A stored row's values by column name (records keep them in the group's column order). */
+export function recordValues(record: OnlineRecord, group: FeatureGroupDefinition): Record<string, unknown> {
+  return Object.fromEntries(group.features.map((f, i) => [f.name, record.v[i] ?? null]));
+}
+
+const columnIndexes = new WeakMap<FeatureGroupDefinition, Map<string, number>>();
+
+/** Where a column's value is in a group's records. */
+function columnIndex(group: FeatureGroupDefinition, column: string): number {
+  let indexes = columnIndexes.get(group);
+  if (indexes === undefined) {
+    indexes = new Map(group.features.map((f, i) => [f.name, i]));
+    columnIndexes.set(group, indexes);
+  }
+  return indexes.get(column) ?? -1;
+}
+
 /** Whether a stored row is outside the group's TTL at `nowMs` (an event exactly `ttl` old is still valid). */
 function expired(record: OnlineRecord, group: FeatureGroupDefinition, nowMs: number): boolean {
   return group.ttlSeconds !== null && record.t < nowMs * 1000 - group.ttlSeconds * 1e6;
@@ -63,7 +80,7 @@ export async function readGroupRows(store: OnlineStore, group: FeatureGroupDefin
     const record = found[i];
     if (record === undefined) return { values: null, status: 'not_found', eventTime: null, commitId: null };
     const late = expired(record, group, nowMs);
-    return { values: late ? null : record.v, status: late ? 'expired' : 'present', eventTime: record.t / 1000, commitId: record.c };
+    return { values: late ? null : recordValues(record, group), status: late ? 'expired' : 'present', eventTime: record.t / 1000, commitId: record.c };
   });
 }
 
@@ -93,7 +110,7 @@ export async function readVectors(
     const join = view.joins[joinIndex]!;
     const group = groupOf(join.group, join.version);
     // The left row is not there for the join when it is missing or expired (as its values would not be).
-    const leftRow = leftRecord === undefined || expired(leftRecord, left, nowMs) ? undefined : leftRecord.v;
+    const leftRow = leftRecord === undefined || expired(leftRecord, left, nowMs) ? undefined : recordValues(leftRecord, left);
     const source = join.spineKeys.every((k) => k in entity) ? entity : leftRow;
     if (source === undefined || join.spineKeys.some((k) => source[k] === null || source[k] === undefined)) return null;
     const types = keyColumns(group).map((c) => c.type);
@@ -137,7 +154,7 @@ export async function readVectors(
           values.push(null);
           statuses.push('expired');
         } else {
-          const v = r.v[f.column] ?? null;
+          const v = r.v[columnIndex(group, f.column)] ?? null;
           values.push(v);
           statuses.push(v === null ? 'null' : 'present');
         }
