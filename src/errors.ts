@@ -28,7 +28,8 @@ export type ErrorCode =
   | 'ABORTED'
   | 'QUOTA_EXCEEDED'
   | 'STORAGE_FAILED'
-  | 'TRANSFORMATION_MISMATCH';
+  | 'TRANSFORMATION_MISMATCH'
+  | 'MODEL_ARTIFACT_INVALID';
 
 export interface LarderErrorOptions {
   details?: Record<string, unknown>;
@@ -173,6 +174,14 @@ export class TransformationMismatchError extends LarderError {
   }
 }
 
+/** A model artifact (topology, weights manifest or weight bytes) is malformed, oversized, or not what it claims. */
+export class ModelArtifactError extends LarderError {
+  override name = 'ModelArtifactError';
+  constructor(message: string, options?: LarderErrorOptions) {
+    super('MODEL_ARTIFACT_INVALID', message, options);
+  }
+}
+
 type LarderErrorClass = new (message: string, options: LarderErrorOptions & { details: never }) => LarderError;
 
 const ERROR_CLASSES: Record<string, LarderErrorClass> = {
@@ -189,6 +198,7 @@ const ERROR_CLASSES: Record<string, LarderErrorClass> = {
   QuotaExceededError,
   StorageError,
   TransformationMismatchError,
+  ModelArtifactError,
 };
 
 /** The plain-object form of an error, safe for structured clone. */

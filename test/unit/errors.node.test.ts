@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ValidationError, ExpectationFailedError, LarderError, StoreLockedError, deserializeError, serializeError,
+  ValidationError, ExpectationFailedError, LarderError, StoreLockedError, deserializeError, serializeError, ModelArtifactError,
 } from '../../src/errors.ts';
 
 describe('error serialisation', () => {
@@ -31,5 +31,9 @@ describe('error serialisation', () => {
 
   it('gives every subclass a stable code', () => {
     expect(new ExpectationFailedError('x').code).toBe('EXPECTATION_FAILED');
+    const artifact = deserializeError(structuredClone(serializeError(new ModelArtifactError('bad shard', { details: { shard: 0 } }))));
+    expect(artifact).toBeInstanceOf(ModelArtifactError);
+    expect((artifact as ModelArtifactError).code).toBe('MODEL_ARTIFACT_INVALID');
+    expect((artifact as ModelArtifactError).details).toEqual({ shard: 0 });
   });
 });
