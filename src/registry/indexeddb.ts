@@ -1,9 +1,12 @@
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { FeatureGroupDefinition } from '../definitions/feature-group.ts';
 import { nameKey } from '../definitions/names.ts';
-import { QuotaExceededError, StorageError } from '../errors.ts';
+import { NotFoundError, QuotaExceededError, StorageError } from '../errors.ts';
 import type { FeatureViewDefinition } from '../definitions/feature-view.ts';
-import type { CommitRecord, FeatureGroupStatistics, Registry, TrainingDatasetRecord } from './types.ts';
+import type {
+  AliasChange, AliasRecord, CommitRecord, FeatureGroupStatistics, ModelVersionRecord, Registry, RunRecord, TrainingDatasetRecord,
+} from './types.ts';
+import { assertUnaliased, joinChunks, validateAlias, weightChunks } from './models.ts';
 
 interface StoredFeatureGroup {
   nameKey: string;
@@ -26,9 +29,16 @@ interface RegistrySchema extends DBSchema {
   statistics: { key: [string, number, number]; value: StoredStatistics };
   featureViews: { key: [string, number]; value: { nameKey: string; version: number; definition: FeatureViewDefinition } };
   trainingDatasets: { key: [string, number, number]; value: TrainingDatasetRecord & { viewKey: string } };
+  runs: { key: string; value: RunRecord & { modelKey: string }; indexes: { byModel: string } };
+  models: { key: [string, number]; value: ModelVersionRecord & { nameKey: string } };
+  /** The highest version ever registered per model name (versions are never reused). */
+  modelNames: { key: string; value: { nameKey: string; lastVersion: number } };
+  modelChunks: { key: [string, number, number]; value: ArrayBuffer };
+  aliases: { key: [string, string]; value: AliasRecord & { nameKey: string; aliasKey: string } };
+  aliasHistory: { key: number; value: AliasChange & { nameKey: string }; indexes: { byModel: string } };
 }
 
-export const REGISTRY_DB_VERSION = 2;
+export const REGISTRY_DB_VERSION = 3;
 
 /** The IndexedDB database name of a store's registry. */
 export function registryDbName(storeName: string): string {
@@ -60,6 +70,14 @@ export class IndexedDbRegistry implements Registry {
           if (oldVersion < 2) {
             database.createObjectStore('featureViews', { keyPath: ['nameKey', 'version'] });
             database.createObjectStore('trainingDatasets', { keyPath: ['viewKey', 'viewVersion', 'version'] });
+          }
+          if (oldVersion < 3) {
+            database.createObjectStore('runs', { keyPath: 'id' }).createIndex('byModel', 'modelKey');
+            database.createObjectStore('models', { keyPath: ['nameKey', 'version'] });
+            database.createObjectStore('modelNames', { keyPath: 'nameKey' });
+            database.createObjectStore('modelChunks');
+            database.createObjectStore('aliases', { keyPath: ['nameKey', 'aliasKey'] });
+            database.createObjectStore('aliasHistory', { autoIncrement: true }).createIndex('byModel', 'nameKey');
           }
         },
       });
@@ -192,6 +210,140 @@ export class IndexedDbRegistry implements Registry {
     const key = nameKey(view);
     const rows = await this.db.getAll('trainingDatasets', IDBKeyRange.bound([key, viewVersion, 0], [key, viewVersion, Number.MAX_SAFE_INTEGER]));
     return rows.map(({ viewKey: _viewKey, ...record }) => record);
+  }
+
+  async putRun(run: RunRecord): Promise<void> {
+    try {
+      const tx = this.db.transaction('runs', 'readwrite', { durability: 'strict' });
+      await Promise.all([tx.store.put({ ...run, modelKey: nameKey(run.model) }), tx.done]);
+    } catch (error) {
+      wrap(error, `saving run ${run.id}`);
+    }
+  }
+
+  async getRun(id: string): Promise<RunRecord | undefined> {
+    const stored = await this.db.get('runs', id);
+    if (stored === undefined) return undefined;
+    const { modelKey: _modelKey, ...run } = stored;
+    return run;
+  }
+
+  async listRuns(model?: string): Promise<RunRecord[]> {
+    const rows = model === undefined ? await this.db.getAll('runs') : await this.db.getAllFromIndex('runs', 'byModel', nameKey(model));
+    return rows.map(({ modelKey: _modelKey, ...run }) => run).sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : 1));
+  }
+
+  async registerModel(
+    record: Omit<ModelVersionRecord, 'version' | 'artifact'> & { artifact: Omit<ModelVersionRecord['artifact'], 'chunks' | 'bytes'> },
+    weightData: ArrayBuffer,
+  ): Promise<ModelVersionRecord> {
+    const key = nameKey(record.name);
+    const chunks = weightChunks(weightData);
+    try {
+      const tx = this.db.transaction(['models', 'modelNames', 'modelChunks'], 'readwrite', { durability: 'strict' });
+      const names = tx.objectStore('modelNames');
+      const version = ((await names.get(key))?.lastVersion ?? 0) + 1;
+      const stored: ModelVersionRecord = { ...record, version, artifact: { ...record.artifact, bytes: weightData.byteLength, chunks: chunks.length } };
+      await Promise.all([
+        names.put({ nameKey: key, lastVersion: version }),
+        tx.objectStore('models').put({ ...stored, nameKey: key }),
+        ...chunks.map((c, i) => tx.objectStore('modelChunks').put(c, [key, version, i])),
+        tx.done,
+      ]);
+      return stored;
+    } catch (error) {
+      return wrap(error, `registering model ${record.name}`);
+    }
+  }
+
+  async getModel(name: string, version?: number): Promise<ModelVersionRecord | undefined> {
+    const key = nameKey(name);
+    const stored = version !== undefined
+      ? await this.db.get('models', [key, version])
+      : (await this.db.transaction('models').store.openCursor(IDBKeyRange.bound([key, 0], [key, Number.MAX_SAFE_INTEGER]), 'prev'))?.value;
+    if (stored === undefined) return undefined;
+    const { nameKey: _nameKey, ...record } = stored;
+    return record;
+  }
+
+  async listModels(name?: string): Promise<ModelVersionRecord[]> {
+    const range = name === undefined ? undefined : IDBKeyRange.bound([nameKey(name), 0], [nameKey(name), Number.MAX_SAFE_INTEGER]);
+    return (await this.db.getAll('models', range)).map(({ nameKey: _nameKey, ...record }) => record);
+  }
+
+  async readWeights(name: string, version: number): Promise<ArrayBuffer> {
+    const key = nameKey(name);
+    const tx = this.db.transaction(['models', 'modelChunks']);
+    const [stored, chunks] = await Promise.all([
+      tx.objectStore('models').get([key, version]),
+      tx.objectStore('modelChunks').getAll(IDBKeyRange.bound([key, version, 0], [key, version, Number.MAX_SAFE_INTEGER])),
+    ]);
+    if (stored === undefined) throw new NotFoundError(`Model ${name} has no version ${version}.`);
+    return joinChunks(chunks, stored);
+  }
+
+  async deleteModel(name: string, version: number): Promise<void> {
+    const key = nameKey(name);
+    const tx = this.db.transaction(['models', 'modelChunks', 'aliases'], 'readwrite', { durability: 'strict' });
+    const aliases = await tx.objectStore('aliases').getAll(IDBKeyRange.bound([key, ''], [key, '\uffff']));
+    try {
+      assertUnaliased(name, version, aliases);
+    } catch (error) {
+      tx.abort();
+      await tx.done.catch(() => undefined);
+      throw error;
+    }
+    try {
+      await Promise.all([
+        tx.objectStore('models').delete([key, version]),
+        tx.objectStore('modelChunks').delete(IDBKeyRange.bound([key, version, 0], [key, version, Number.MAX_SAFE_INTEGER])),
+        tx.done,
+      ]);
+    } catch (error) {
+      wrap(error, `deleting model ${name} v${version}`);
+    }
+  }
+
+  async setAlias(name: string, alias: string, version: number | null, reason: string): Promise<AliasChange> {
+    const key = nameKey(name);
+    const aliasKey = nameKey(validateAlias(alias));
+    try {
+      const tx = this.db.transaction(['models', 'aliases', 'aliasHistory'], 'readwrite', { durability: 'strict' });
+      if (version !== null && (await tx.objectStore('models').get([key, version])) === undefined) {
+        tx.abort();
+        await tx.done.catch(() => undefined);
+        throw new NotFoundError(`Model ${name} has no version ${version}.`);
+      }
+      const previous = await tx.objectStore('aliases').get([key, aliasKey]);
+      const change: AliasChange = { name, alias, at: Date.now(), from: previous?.version ?? null, to: version, reason };
+      await Promise.all([
+        version === null
+          ? tx.objectStore('aliases').delete([key, aliasKey])
+          : tx.objectStore('aliases').put({ name, alias, version, updatedAt: change.at, nameKey: key, aliasKey }),
+        tx.objectStore('aliasHistory').add({ ...change, nameKey: key }),
+        tx.done,
+      ]);
+      return change;
+    } catch (error) {
+      if (error instanceof NotFoundError) throw error;
+      return wrap(error, `moving alias ${alias} of ${name}`);
+    }
+  }
+
+  async getAlias(name: string, alias: string): Promise<AliasRecord | undefined> {
+    const stored = await this.db.get('aliases', [nameKey(name), nameKey(alias)]);
+    if (stored === undefined) return undefined;
+    const { nameKey: _n, aliasKey: _a, ...record } = stored;
+    return record;
+  }
+
+  async listAliases(name: string): Promise<AliasRecord[]> {
+    const key = nameKey(name);
+    return (await this.db.getAll('aliases', IDBKeyRange.bound([key, ''], [key, '\uffff']))).map(({ nameKey: _n, aliasKey: _a, ...record }) => record);
+  }
+
+  async aliasHistory(name: string): Promise<AliasChange[]> {
+    return (await this.db.getAllFromIndex('aliasHistory', 'byModel', nameKey(name))).map(({ nameKey: _n, ...change }) => change);
   }
 
   close(): void {

@@ -1,7 +1,11 @@
 import type { FeatureGroupDefinition } from '../definitions/feature-group.ts';
 import { nameKey } from '../definitions/names.ts';
 import type { FeatureViewDefinition } from '../definitions/feature-view.ts';
-import type { CommitRecord, FeatureGroupStatistics, Registry, TrainingDatasetRecord } from './types.ts';
+import { NotFoundError } from '../errors.ts';
+import { assertUnaliased, joinChunks, validateAlias, weightChunks } from './models.ts';
+import type {
+  AliasChange, AliasRecord, CommitRecord, FeatureGroupStatistics, ModelVersionRecord, Registry, RunRecord, TrainingDatasetRecord,
+} from './types.ts';
 
 const groupId = (name: string, version: number): string => `${nameKey(name)}\u0000${version}`;
 
@@ -12,6 +16,12 @@ export class MemoryRegistry implements Registry {
   private readonly statistics = new Map<string, FeatureGroupStatistics>();
   private readonly views = new Map<string, FeatureViewDefinition>();
   private readonly datasets = new Map<string, TrainingDatasetRecord>();
+  private readonly runs = new Map<string, RunRecord>();
+  private readonly models = new Map<string, ModelVersionRecord>();
+  private readonly lastVersions = new Map<string, number>();
+  private readonly chunks = new Map<string, ArrayBuffer[]>();
+  private readonly aliases = new Map<string, AliasRecord>();
+  private readonly history: AliasChange[] = [];
 
   putFeatureGroup(definition: FeatureGroupDefinition): Promise<void> {
     this.groups.set(groupId(definition.name, definition.version), structuredClone(definition));
@@ -100,7 +110,90 @@ export class MemoryRegistry implements Registry {
     return Promise.resolve(list.map((d) => structuredClone(d)));
   }
 
+  putRun(run: RunRecord): Promise<void> {
+    this.runs.set(run.id, structuredClone(run));
+    return Promise.resolve();
+  }
+
+  getRun(id: string): Promise<RunRecord | undefined> {
+    return Promise.resolve(clone(this.runs.get(id)));
+  }
+
+  listRuns(model?: string): Promise<RunRecord[]> {
+    const list = [...this.runs.values()]
+      .filter((r) => model === undefined || nameKey(r.model) === nameKey(model))
+      .sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : 1));
+    return Promise.resolve(list.map((r) => structuredClone(r)));
+  }
+
+  registerModel(
+    record: Omit<ModelVersionRecord, 'version' | 'artifact'> & { artifact: Omit<ModelVersionRecord['artifact'], 'chunks' | 'bytes'> },
+    weightData: ArrayBuffer,
+  ): Promise<ModelVersionRecord> {
+    const key = nameKey(record.name);
+    const version = (this.lastVersions.get(key) ?? 0) + 1;
+    const chunks = weightChunks(weightData);
+    const stored: ModelVersionRecord = structuredClone({ ...record, version, artifact: { ...record.artifact, bytes: weightData.byteLength, chunks: chunks.length } });
+    this.lastVersions.set(key, version);
+    this.models.set(groupId(record.name, version), stored);
+    this.chunks.set(groupId(record.name, version), chunks);
+    return Promise.resolve(structuredClone(stored));
+  }
+
+  getModel(name: string, version?: number): Promise<ModelVersionRecord | undefined> {
+    if (version !== undefined) return Promise.resolve(clone(this.models.get(groupId(name, version))));
+    const versions = [...this.models.values()].filter((m) => nameKey(m.name) === nameKey(name)).sort((a, b) => b.version - a.version);
+    return Promise.resolve(clone(versions[0]));
+  }
+
+  listModels(name?: string): Promise<ModelVersionRecord[]> {
+    const list = [...this.models.values()]
+      .filter((m) => name === undefined || nameKey(m.name) === nameKey(name))
+      .sort((a, b) => (nameKey(a.name) === nameKey(b.name) ? a.version - b.version : nameKey(a.name) < nameKey(b.name) ? -1 : 1));
+    return Promise.resolve(list.map((m) => structuredClone(m)));
+  }
+
+  async readWeights(name: string, version: number): Promise<ArrayBuffer> {
+    const record = this.models.get(groupId(name, version));
+    if (record === undefined) throw new NotFoundError(`Model ${name} has no version ${version}.`);
+    return Promise.resolve(joinChunks(this.chunks.get(groupId(name, version)) ?? [], record));
+  }
+
+  async deleteModel(name: string, version: number): Promise<void> {
+    assertUnaliased(name, version, await this.listAliases(name));
+    this.models.delete(groupId(name, version));
+    this.chunks.delete(groupId(name, version));
+  }
+
+  async setAlias(name: string, alias: string, version: number | null, reason: string): Promise<AliasChange> {
+    await Promise.resolve(); // errors below reject the promise, as with IndexedDB
+    const id = `${nameKey(name)}\u0000${nameKey(validateAlias(alias))}`;
+    if (version !== null && !this.models.has(groupId(name, version))) throw new NotFoundError(`Model ${name} has no version ${version}.`);
+    const change: AliasChange = { name, alias, at: Date.now(), from: this.aliases.get(id)?.version ?? null, to: version, reason };
+    if (version === null) this.aliases.delete(id);
+    else this.aliases.set(id, { name, alias, version, updatedAt: change.at });
+    this.history.push(structuredClone(change));
+    return change;
+  }
+
+  getAlias(name: string, alias: string): Promise<AliasRecord | undefined> {
+    return Promise.resolve(clone(this.aliases.get(`${nameKey(name)}\u0000${nameKey(alias)}`)));
+  }
+
+  listAliases(name: string): Promise<AliasRecord[]> {
+    const list = [...this.aliases.values()].filter((a) => nameKey(a.name) === nameKey(name)).sort((a, b) => (nameKey(a.alias) < nameKey(b.alias) ? -1 : 1));
+    return Promise.resolve(list.map((a) => structuredClone(a)));
+  }
+
+  aliasHistory(name: string): Promise<AliasChange[]> {
+    return Promise.resolve(this.history.filter((c) => nameKey(c.name) === nameKey(name)).map((c) => structuredClone(c)));
+  }
+
   close(): void {
+    this.runs.clear();
+    this.models.clear();
+    this.chunks.clear();
+    this.aliases.clear();
     this.views.clear();
     this.datasets.clear();
     this.groups.clear();

@@ -77,6 +77,71 @@ export interface TrainingDatasetRecord {
 /** A training dataset as known the moment its rows are returned: everything but the statistics, computed as it is persisted. */
 export type TrainingDatasetInfo = Omit<TrainingDatasetRecord, 'statistics'>;
 
+/** Where a training run stands. */
+export type RunStatus = 'running' | 'finished' | 'failed' | 'aborted';
+
+/** One training run, as an experiment tracker records it. */
+export interface RunRecord {
+  /** A random UUID. */
+  id: string;
+  /** The model name the run trains. */
+  model: string;
+  status: RunStatus;
+  startedAt: number;
+  endedAt: number | null;
+  params: Record<string, unknown>;
+  tags: Record<string, string>;
+  /** Per-step metric series, e.g. `{ loss: [{ step: 0, value: 0.9 }, …] }`. */
+  series: Record<string, { step: number; value: number }[]>;
+  /** Final metrics (on the test split). */
+  metrics: Record<string, number | null>;
+  environment: { backend: string | null; userAgent: string };
+  featureView: { name: string; version: number } | null;
+  trainingDataset: number | null;
+  /** Gate results, when the run had gates. */
+  gates: { passed: boolean; results: { passed: boolean; reason: string }[] } | null;
+  /** The model version the run registered, if any. */
+  modelVersion: number | null;
+  error: { name: string; code: string | null; message: string } | null;
+}
+
+/** A registered model version: immutable once written. */
+export interface ModelVersionRecord {
+  name: string;
+  version: number;
+  createdAt: number;
+  runId: string | null;
+  description: string;
+  tags: Record<string, string>;
+  /** Input features in the order the model reads them, and the output. */
+  signature: { inputs: { name: string; type: string }[]; output: { name: string; task: string; classes: number } };
+  metrics: Record<string, number | null>;
+  /** The feature view version and training dataset it learned from, with their fitted transformations. */
+  lineage: { featureView: string; featureViewVersion: number; trainingDataset: number | null; transforms: FittedTransforms | null } | null;
+  /** The model spec it was built from (when trained by Larder). */
+  spec: unknown;
+  /** The tfjs topology and weight manifest; the weight bytes are stored in chunks beside the record. */
+  artifact: { modelTopology: unknown; weightSpecs: { name: string; shape: number[]; dtype: string }[]; bytes: number; chunks: number; sha256: string };
+}
+
+/** A mutable pointer to a model version. */
+export interface AliasRecord {
+  name: string;
+  alias: string;
+  version: number;
+  updatedAt: number;
+}
+
+/** One move of an alias, kept forever (append-only). */
+export interface AliasChange {
+  name: string;
+  alias: string;
+  at: number;
+  from: number | null;
+  to: number | null;
+  reason: string;
+}
+
 /**
  * The registry port: definitions, commit ledger mirror and statistics. Implemented on IndexedDB for
  * persistent stores and in memory for `persist: false`; both pass the same contract suite.
@@ -98,5 +163,27 @@ export interface Registry {
   deleteFeatureView(name: string, version: number): Promise<void>;
   putTrainingDataset(record: TrainingDatasetRecord): Promise<void>;
   listTrainingDatasets(view: string, viewVersion: number): Promise<TrainingDatasetRecord[]>;
+  putRun(run: RunRecord): Promise<void>;
+  getRun(id: string): Promise<RunRecord | undefined>;
+  /** Runs, oldest first; of one model when given. */
+  listRuns(model?: string): Promise<RunRecord[]>;
+  /**
+   * Registers the next version of a model: record and weight chunks in one strictly durable transaction, the
+   * version one above the highest ever registered under the name. Returns the stored record.
+   */
+  registerModel(record: Omit<ModelVersionRecord, 'version' | 'artifact'> & { artifact: Omit<ModelVersionRecord['artifact'], 'chunks' | 'bytes'> }, weightData: ArrayBuffer): Promise<ModelVersionRecord>;
+  getModel(name: string, version?: number): Promise<ModelVersionRecord | undefined>;
+  /** Model versions, by name then version; of one model when given. */
+  listModels(name?: string): Promise<ModelVersionRecord[]>;
+  /** The weight bytes of a version, reassembled from its chunks. */
+  readWeights(name: string, version: number): Promise<ArrayBuffer>;
+  /** Deletes a version and its chunks; refused (InvalidArgumentError) while an alias points at it. */
+  deleteModel(name: string, version: number): Promise<void>;
+  /** Points an alias at a version (null: removes it) and appends the change to the history, strictly durably. */
+  setAlias(name: string, alias: string, version: number | null, reason: string): Promise<AliasChange>;
+  getAlias(name: string, alias: string): Promise<AliasRecord | undefined>;
+  listAliases(name: string): Promise<AliasRecord[]>;
+  /** Every move of a model's aliases, oldest first. */
+  aliasHistory(name: string): Promise<AliasChange[]>;
   close(): void;
 }

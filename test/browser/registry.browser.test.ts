@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { deleteDB, openDB } from 'idb';
 import { IndexedDbRegistry, registryDbName } from '../../src/registry/indexeddb.ts';
 import { MemoryRegistry } from '../../src/registry/memory.ts';
-import type { CommitRecord, Registry, TrainingDatasetRecord } from '../../src/registry/types.ts';
+import type { CommitRecord, Registry, RunRecord, TrainingDatasetRecord } from '../../src/registry/types.ts';
+import { InvalidNameError, NotFoundError } from '../../src/errors.ts';
 import { normalizeFeatureGroup } from '../../src/definitions/feature-group.ts';
 import { normalizeFeatureView, type FeatureViewDefinition } from '../../src/definitions/feature-view.ts';
 import { uniqueStoreName } from '../support/names.ts';
@@ -181,8 +182,70 @@ function registryContract(label: string, open: () => Promise<{ registry: Registr
       first!.rowCount = 999;
       expect((await registry.listCommits('a', 1))[0]?.rowCount).toBe(1);
     });
+
+    it('records runs, updates them in place and lists them per model in start order', async () => {
+      const { registry } = await make();
+      await registry.putRun(run('r2', 'Rain', 20));
+      await registry.putRun(run('r1', 'rain', 10));
+      await registry.putRun(run('r3', 'wind', 5));
+      await registry.putRun({ ...run('r1', 'rain', 10), status: 'finished', endedAt: 15, metrics: { rmse: 1.5 } });
+      expect((await registry.getRun('r1'))).toEqual({ ...run('r1', 'rain', 10), status: 'finished', endedAt: 15, metrics: { rmse: 1.5 } });
+      expect(await registry.getRun('nope')).toBeUndefined();
+      expect((await registry.listRuns('RAIN')).map((r) => r.id)).toEqual(['r1', 'r2']);
+      expect((await registry.listRuns()).map((r) => r.id)).toEqual(['r3', 'r1', 'r2']);
+    });
+
+    it('registers model versions with chunked weights; versions are never reused; deletes are refused while aliased', async () => {
+      const { registry } = await make();
+      // 9 MiB + 3 bytes: three chunks.
+      const weights = new Uint8Array(9 * 1024 * 1024 + 3);
+      for (let i = 0; i < weights.length; i++) weights[i] = (i * 7) % 251;
+      const same = (a: ArrayBuffer, b: Uint8Array) => a.byteLength === b.length && new Uint8Array(a).every((x, i) => x === b[i]);
+      const v1 = await registry.registerModel(modelRecord('Rain'), weights.buffer);
+      const v2 = await registry.registerModel(modelRecord('rain'), new Uint8Array([1, 2, 3]).buffer);
+      expect([v1.version, v1.artifact.chunks, v2.version, v2.artifact.chunks]).toEqual([1, 3, 2, 1]);
+      expect(same(await registry.readWeights('rain', 1), weights)).toBe(true);
+      expect(new Uint8Array(await registry.readWeights('RAIN', 2))).toEqual(new Uint8Array([1, 2, 3]));
+      expect((await registry.getModel('rain'))?.version).toBe(2);
+      expect(await registry.getModel('rain', 1)).toEqual(v1);
+      expect((await registry.listModels('rain')).map((m) => m.version)).toEqual([1, 2]);
+      await expect(registry.readWeights('rain', 9)).rejects.toBeInstanceOf(NotFoundError);
+
+      const first = await registry.setAlias('rain', 'champion', 1, 'first model');
+      expect(first).toMatchObject({ alias: 'champion', from: null, to: 1, reason: 'first model' });
+      await expect(registry.deleteModel('rain', 1)).rejects.toThrow(/alias champion points at it/);
+      expect(await registry.getModel('rain', 1)).toEqual(v1); // nothing changed
+      await registry.setAlias('rain', 'champion', 2, 'green button');
+      await registry.setAlias('rain', 'challenger', 1, 'shadow');
+      await registry.setAlias('rain', 'challenger', null, 'done');
+      await expect(registry.setAlias('rain', 'champion', 7, 'no such version')).rejects.toBeInstanceOf(NotFoundError);
+      await expect(registry.setAlias('rain', 'bad alias', 1, 'x')).rejects.toBeInstanceOf(InvalidNameError);
+      expect(await registry.getAlias('rain', 'CHAMPION')).toMatchObject({ alias: 'champion', version: 2 });
+      expect((await registry.listAliases('rain')).map((a) => [a.alias, a.version])).toEqual([['champion', 2]]);
+      expect((await registry.aliasHistory('rain')).map((c) => [c.alias, c.from, c.to, c.reason])).toEqual([
+        ['champion', null, 1, 'first model'], ['champion', 1, 2, 'green button'], ['challenger', null, 1, 'shadow'], ['challenger', 1, null, 'done'],
+      ]);
+      await registry.deleteModel('rain', 1);
+      expect(await registry.getModel('rain', 1)).toBeUndefined();
+      await expect(registry.readWeights('rain', 1)).rejects.toBeInstanceOf(NotFoundError);
+      expect((await registry.registerModel(modelRecord('rain'), new ArrayBuffer(0))).version).toBe(3); // 1 is not reused
+      expect(new Uint8Array(await registry.readWeights('rain', 3))).toEqual(new Uint8Array(0));
+    });
   });
 }
+
+const run = (id: string, model: string, startedAt: number): RunRecord => ({
+  id, model, status: 'running', startedAt, endedAt: null, params: { epochs: 3 }, tags: { team: 'a' },
+  series: { loss: [{ step: 0, value: 1 }, { step: 1, value: 0.5 }] }, metrics: {}, environment: { backend: 'wasm', userAgent: 'test' },
+  featureView: { name: 'v', version: 1 }, trainingDataset: 1, gates: null, modelVersion: null, error: null,
+});
+
+const modelRecord = (name: string) => ({
+  name, createdAt: 5, runId: 'r1', description: '', tags: {},
+  signature: { inputs: [{ name: 'temp', type: 'float64' }], output: { name: 'rain', task: 'regression', classes: 1 } },
+  metrics: { rmse: 1 }, lineage: null, spec: { task: 'regression', layers: [] },
+  artifact: { modelTopology: { class_name: 'Sequential' }, weightSpecs: [], sha256: '0'.repeat(64) },
+});
 
 registryContract('memory', () => Promise.resolve({ registry: new MemoryRegistry() }));
 
@@ -263,8 +326,10 @@ describe('IndexedDB registry: feature views persistence and upgrade', () => {
     }
     const upgraded = await openDB(dbName);
     try {
-      expect(upgraded.version).toBe(2);
-      expect([...upgraded.objectStoreNames].sort()).toEqual(['commits', 'featureGroups', 'featureViews', 'statistics', 'trainingDatasets']);
+      expect(upgraded.version).toBe(3);
+      expect([...upgraded.objectStoreNames].sort()).toEqual([
+        'aliasHistory', 'aliases', 'commits', 'featureGroups', 'featureViews', 'modelChunks', 'modelNames', 'models', 'runs', 'statistics', 'trainingDatasets',
+      ]);
     } finally {
       upgraded.close();
     }
