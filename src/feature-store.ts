@@ -8,6 +8,8 @@ import type { MaterializeRequest, MaterializeResult } from './online/materialize
 import { readGroupRows, type FeatureVector, type OnlineRow } from './online/reader.ts';
 import { OnlineViewReader, type FeatureVectorOptions } from './online/view-reader.ts';
 import { OnDemandRegistry, type OnDemandFeature } from './transforms/on-demand.ts';
+import { ModelRegistry, Runs } from './models/model-registry.ts';
+import { train, type TrainOptions, type TrainOutcome } from './pipelines/train.ts';
 import { instantToMillis, type Instant, type Where } from './offline/filters.ts';
 import type { DuckDbAssets } from './offline/duckdb/engine.ts';
 import type { IngestSource, Progress, TrainingDataProgress } from './offline/types.ts';
@@ -684,6 +686,42 @@ export class FeatureStore {
    * await store.close();
    * ```
    */
+  /**
+   * Trains a model on a feature view's training rows in a training worker, records the run, checks the gates and
+   * registers the model version (linked to the view, the training dataset and the run) when every gate passes.
+   *
+   * @example
+   * ```ts
+   * const { run, model } = await store.train({
+   *   featureView: view, trainingDataset: 1,
+   *   model: { name: 'rain', spec: { task: 'regression', layers: [{ units: 64 }, { units: 32 }] } },
+   *   fit: { epochs: 20 }, gates: [{ metric: 'rmse', max: 2.5 }],
+   *   onProgress: (p) => chart.add(p.epoch, p.loss),
+   * });
+   * ```
+   */
+  async train(options: TrainOptions): Promise<TrainOutcome> {
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('train needs options.');
+    const { name, version } = options.featureView;
+    const view = await this.api().getFeatureView(name, version);
+    return train(this.api(), view, options);
+  }
+
+  /** The model registry: versions, aliases with history, load, export and import. */
+  get models(): ModelRegistry {
+    this.modelRegistry ??= new ModelRegistry(() => this.api());
+    return this.modelRegistry;
+  }
+
+  /** The experiment tracker: training runs. */
+  get runs(): Runs {
+    this.runsApi ??= new Runs(() => this.api());
+    return this.runsApi;
+  }
+
+  private modelRegistry: ModelRegistry | null = null;
+  private runsApi: Runs | null = null;
+
   async close(): Promise<void> {
     const remote = this.remote;
     if (remote === null) return;

@@ -26,3 +26,10 @@ export type { FeatureVector, FeatureStatus, OnlineRow } from './online/reader.ts
 export type { MaterializeResult } from './online/materialize.ts';
 export type { FeatureVectorOptions } from './online/view-reader.ts';
 export { openOnlineReader, OnlineReader, type OnlineReaderOptions, type OnlineFeatureView, type OnlineFeatureGroup } from './online/open-reader.ts';
+export { ModelRegistry, Runs, type LoadedModel, type ModelRef } from './models/model-registry.ts';
+export type { TrainOptions, TrainOutcome } from './pipelines/train.ts';
+export type { ModelSpec, DenseLayerSpec, Activation } from './models/spec.ts';
+export type { BackendName } from './models/backend.ts';
+export type { Gate, GateReport, GateResult } from './models/gates.ts';
+export type { TrainProgress, FitOptions } from './service/train-service.ts';
+export type { RunRecord, RunStatus, ModelVersionRecord, AliasRecord, AliasChange } from './registry/types.ts';

@@ -2,7 +2,9 @@ import type { FeatureGroupDefinition, FeatureGroupSpec } from '../definitions/fe
 import type { DuckDbAssets } from '../offline/duckdb/engine.ts';
 import type { MaterializeRequest, MaterializeResult } from '../online/materialize.ts';
 import type { CommitResult, IngestRequest, IngestSource, Progress, ReadRequest, TrainingDataProgress } from '../offline/types.ts';
-import type { CommitRecord, FeatureGroupStatistics, TrainingDatasetInfo, TrainingDatasetRecord } from '../registry/types.ts';
+import type {
+  AliasChange, AliasRecord, CommitRecord, FeatureGroupStatistics, ModelVersionRecord, Registry, RunRecord, TrainingDatasetInfo, TrainingDatasetRecord,
+} from '../registry/types.ts';
 import type { FeatureViewDefinition, FeatureViewSpec } from '../definitions/feature-view.ts';
 
 /** Options of a training-data request, with instants as epoch milliseconds. */
@@ -33,6 +35,19 @@ export interface StoreWorkerApi {
   open(request: OpenRequest): Promise<void>;
   createFeatureGroup(spec: FeatureGroupSpec): Promise<FeatureGroupDefinition>;
   getFeatureGroup(name: string, version?: number): Promise<FeatureGroupDefinition>;
+  putRun(run: RunRecord): Promise<void>;
+  getRun(id: string): Promise<RunRecord | undefined>;
+  listRuns(model?: string): Promise<RunRecord[]>;
+  registerModel(record: Parameters<Registry['registerModel']>[0], weightData: ArrayBuffer): Promise<ModelVersionRecord>;
+  getModel(name: string, version?: number): Promise<ModelVersionRecord | undefined>;
+  listModels(name?: string): Promise<ModelVersionRecord[]>;
+  /** The weight bytes of a model version (transferred). */
+  readWeights(name: string, version: number): Promise<ArrayBuffer>;
+  deleteModel(name: string, version: number): Promise<void>;
+  setAlias(name: string, alias: string, version: number | null, reason: string): Promise<AliasChange>;
+  getAlias(name: string, alias: string): Promise<AliasRecord | undefined>;
+  listAliases(name: string): Promise<AliasRecord[]>;
+  aliasHistory(name: string): Promise<AliasChange[]>;
   /** The name of the store's online IndexedDB database (readers open it on their own thread). */
   onlineDbName(): string;
   materialize(

@@ -10,7 +10,7 @@ import { defaultDuckDbAssets, startDuckDb } from '../offline/duckdb/engine.ts';
 import type { CommitResult, IngestRequest, IngestSource, OperationControl, Progress, ReadRequest, TrainingDataProgress } from '../offline/types.ts';
 import { IndexedDbRegistry } from '../registry/indexeddb.ts';
 import { MemoryRegistry } from '../registry/memory.ts';
-import type { CommitRecord, FeatureGroupStatistics, Registry } from '../registry/types.ts';
+import type { AliasChange, AliasRecord, CommitRecord, FeatureGroupStatistics, ModelVersionRecord, Registry, RunRecord } from '../registry/types.ts';
 import type { OpenRequest, StoreWorkerApi, TrainingDataRequest, TrainingDataResult } from '../rpc/store-api.ts';
 import { normalizeFeatureView, sameView, type FeatureViewDefinition, type FeatureViewSpec } from '../definitions/feature-view.ts';
 import type { TrainingDatasetInfo, TrainingDatasetRecord } from '../registry/types.ts';
@@ -200,6 +200,58 @@ export class StoreService implements StoreWorkerApi {
     });
     // Not caught up (or keys in another form): the next materialization rebuilds the group (a delete is pending).
     if ((await online.watermark(onlineGroupKey(definition))) < commitId) await this.materializeOnline(definition, { kind: 'incremental' }, silentControl());
+  }
+
+  // Experiment tracking and the model registry: the registry's own operations, served as they are.
+
+  async putRun(run: RunRecord): Promise<void> {
+    await this.open_().registry.putRun(run);
+  }
+
+  getRun(id: string): Promise<RunRecord | undefined> {
+    return this.open_().registry.getRun(id);
+  }
+
+  listRuns(model?: string): Promise<RunRecord[]> {
+    return this.open_().registry.listRuns(model);
+  }
+
+  registerModel(record: Parameters<Registry['registerModel']>[0], weightData: ArrayBuffer): Promise<ModelVersionRecord> {
+    validateName(record.name, 'model');
+    return this.open_().registry.registerModel(record, weightData);
+  }
+
+  getModel(name: string, version?: number): Promise<ModelVersionRecord | undefined> {
+    return this.open_().registry.getModel(name, version);
+  }
+
+  listModels(name?: string): Promise<ModelVersionRecord[]> {
+    return this.open_().registry.listModels(name);
+  }
+
+  async readWeights(name: string, version: number): Promise<ArrayBuffer> {
+    const weights = await this.open_().registry.readWeights(name, version);
+    return Comlink.transfer(weights, [weights]);
+  }
+
+  deleteModel(name: string, version: number): Promise<void> {
+    return this.open_().registry.deleteModel(name, version);
+  }
+
+  setAlias(name: string, alias: string, version: number | null, reason: string): Promise<AliasChange> {
+    return this.open_().registry.setAlias(name, alias, version, reason);
+  }
+
+  getAlias(name: string, alias: string): Promise<AliasRecord | undefined> {
+    return this.open_().registry.getAlias(name, alias);
+  }
+
+  listAliases(name: string): Promise<AliasRecord[]> {
+    return this.open_().registry.listAliases(name);
+  }
+
+  aliasHistory(name: string): Promise<AliasChange[]> {
+    return this.open_().registry.aliasHistory(name);
   }
 
   /** The name of the store's online database, for readers on other threads. */
