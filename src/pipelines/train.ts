@@ -75,6 +75,7 @@ function sliceMetrics(gates: readonly Gate[], test: Table, spec: NormalizedModel
  * unless training finished and every gate passed.
  */
 export async function train(api: Comlink.Remote<StoreWorkerApi>, view: FeatureViewDefinition, options: TrainOptions): Promise<TrainOutcome> {
+  const called = performance.now();
   const spec = normalizeModelSpec(options.model.spec);
   const gates = validateGates(options.gates ?? []);
   if (view.labels.length !== 1) throw new InvalidArgumentError(`Feature view ${view.name} v${view.version} needs exactly one label to train on (it has ${view.labels.length}).`);
@@ -89,6 +90,8 @@ export async function train(api: Comlink.Remote<StoreWorkerApi>, view: FeatureVi
     tags: { ...options.tags },
     series: {},
     metrics: {},
+    evaluation: null,
+    timings: { toFirstBatchMs: null, fitMs: null, samplesPerSecond: null },
     environment: { backend: null, userAgent: typeof navigator === 'undefined' ? 'unknown' : navigator.userAgent },
     featureView: { name: view.name, version: view.version },
     trainingDataset: options.trainingDataset ?? null,
@@ -123,12 +126,14 @@ export async function train(api: Comlink.Remote<StoreWorkerApi>, view: FeatureVi
     const features = testTable.schema.fields.map((f) => f.name).filter((n) => !excluded.has(n));
     const label = view.labels[0]!.name;
     const losses: { step: number; value: number }[] = [];
+    let firstBatchAt: number | null = null;
     const result = await runTrainingJob(
       { spec, backend: options.backend ?? 'wasm', features, label, train: trainIpc, test: testIpc.slice(), fit },
       {
         ...(options.signal === undefined ? {} : { signal: options.signal }),
         ...(options.createWorker === undefined ? {} : { createWorker: options.createWorker }),
         onProgress: (p) => {
+          firstBatchAt ??= performance.now();
           if (p.epochEnd) losses.push({ step: p.epoch, value: p.loss });
           options.onProgress?.(p);
         },
@@ -136,6 +141,14 @@ export async function train(api: Comlink.Remote<StoreWorkerApi>, view: FeatureVi
     );
     run.series = { loss: losses };
     run.environment.backend = result.backend;
+    run.evaluation = result.metrics;
+    run.timings = {
+      // From the train call, not from the worker's start: reading the rows and starting the worker count.
+      toFirstBatchMs: firstBatchAt === null ? null : firstBatchAt - called,
+      fitMs: result.timings.fitMs,
+      samplesPerSecond: result.timings.samplesPerSecond,
+    };
+    if (result.fellBack !== null) run.tags = { ...run.tags, backendFallback: result.fellBack };
     const metrics = metricValues(result.metrics);
     let report: GateReport | null = null;
     if (gates.length > 0) {

@@ -95,6 +95,10 @@ export interface RunRecord {
   series: Record<string, { step: number; value: number }[]>;
   /** Final metrics (on the test split). */
   metrics: Record<string, number | null>;
+  /** The whole evaluation on the test split (for classifiers also the confusion matrix and its labels). */
+  evaluation: unknown;
+  /** Milliseconds from the train call to the first batch and of fitting, and training samples per second. */
+  timings: { toFirstBatchMs: number | null; fitMs: number | null; samplesPerSecond: number | null };
   environment: { backend: string | null; userAgent: string };
   featureView: { name: string; version: number } | null;
   trainingDataset: number | null;

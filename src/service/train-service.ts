@@ -121,7 +121,8 @@ export async function trainModel(request: TrainRequest, onProgress: ((progress: 
           firstBatchAt ??= performance.now();
           epochLoss += logs?.['loss'] ?? 0;
           const now = performance.now();
-          if (onProgress !== null && now - lastReport > 250) {
+          // The first batch is always reported (the caller times it), then at most one report per 250 ms.
+          if (onProgress !== null && (lastReport === 0 || now - lastReport > 250)) {
             lastReport = now;
             const epoch = history.length;
             onProgress({ epoch, epochs: request.fit.epochs, batch: batch + 1, batches, loss: epochLoss / (batch + 1), tensors: tf.memory().numTensors, epochEnd: false });

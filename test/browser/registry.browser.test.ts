@@ -236,7 +236,8 @@ function registryContract(label: string, open: () => Promise<{ registry: Registr
 
 const run = (id: string, model: string, startedAt: number): RunRecord => ({
   id, model, status: 'running', startedAt, endedAt: null, params: { epochs: 3 }, tags: { team: 'a' },
-  series: { loss: [{ step: 0, value: 1 }, { step: 1, value: 0.5 }] }, metrics: {}, environment: { backend: 'wasm', userAgent: 'test' },
+  series: { loss: [{ step: 0, value: 1 }, { step: 1, value: 0.5 }] }, metrics: {}, evaluation: null,
+  timings: { toFirstBatchMs: null, fitMs: null, samplesPerSecond: null }, environment: { backend: 'wasm', userAgent: 'test' },
   featureView: { name: 'v', version: 1 }, trainingDataset: 1, gates: null, modelVersion: null, error: null,
 });
 

@@ -56,6 +56,10 @@ describe('training pipeline, experiment tracking and model registry', () => {
     expect(gates?.passed).toBe(true);
     expect(run).toMatchObject({ status: 'finished', model: 'rain', modelVersion: 1, trainingDataset: dataset, featureView: { name: 'rain', version: 1 } });
     expect(run.series['loss']).toHaveLength(15);
+    expect(run.timings.toFirstBatchMs).toBeGreaterThan(0);
+    expect(run.timings.samplesPerSecond).toBeGreaterThan(0);
+    expect(run.environment.backend).toBe('wasm');
+    expect(run.evaluation).toMatchObject({ count: run.metrics['count'], rmse: run.metrics['rmse'] });
     expect(run.metrics['rmse']).toBeLessThan(0.3);
     expect(run.metrics['r2']).toBeGreaterThan(0.97);
     expect(model).toMatchObject({ name: 'rain', version: 1, runId: run.id, description: 'first' });
