@@ -7,6 +7,7 @@
 //   BENCH_FORMATS=arrow,csv BENCH_TRACE=0 BENCH_DIAGNOSE=0 npm run bench
 //   npm run bench -- pit   (or BENCH_SUITE=pit|ingest|online|all): the point-in-time join benchmark, see pit-run.mjs
 //   npm run bench -- online: the online store benchmark, see online-run.mjs
+//   npm run bench -- train: the training and model registry benchmark, see train-run.mjs
 //
 // Serves bench/ with Vite, drives Debian's Chromium with Playwright (a persistent profile, so OPFS and IndexedDB
 // are on disk as in a real tab), samples memory and CPU time of every Chromium process from /proc, prints a table,
@@ -91,7 +92,7 @@ async function startVite() {
     clearScreen: false,
     // No watcher and no HMR: an edit to src/ during a run must not reload the page under the benchmark.
     server: { host: '127.0.0.1', port: 5199, strictPort: false, fs: { allow: [repoRoot] }, hmr: false, watch: null },
-    optimizeDeps: { include: ['apache-arrow', 'comlink', 'idb'], exclude: ['@duckdb/duckdb-wasm', 'parquet-wasm'] },
+    optimizeDeps: { include: ['apache-arrow', 'comlink', 'idb', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'], exclude: ['@duckdb/duckdb-wasm', 'parquet-wasm'] },
     worker: { format: 'es' },
   });
   await server.listen();
@@ -388,10 +389,10 @@ async function report(results, prepared, started, extra) {
   console.log(`results written to ${path.relative(process.cwd(), out)}`);
 }
 
-// Which suite: `node bench/run.mjs [ingest|pit|online|all]` or BENCH_SUITE (default all). The point-in-time and online suites
+// Which suite: `node bench/run.mjs [ingest|pit|online|train|all]` or BENCH_SUITE (default all). The point-in-time and online suites
 // live in pit-run.mjs and online-run.mjs and reuse this file's Vite, browser and settling helpers.
 const SUITE = process.argv[2] ?? process.env['BENCH_SUITE'] ?? 'all';
-if (!['ingest', 'pit', 'online', 'all'].includes(SUITE)) throw new Error(`Unknown suite '${SUITE}': use ingest, pit, online or all.`);
+if (!['ingest', 'pit', 'online', 'train', 'all'].includes(SUITE)) throw new Error(`Unknown suite '${SUITE}': use ingest, pit, online, train or all.`);
 
 async function runSuites() {
   if (SUITE === 'ingest' || SUITE === 'all') await main();
@@ -402,6 +403,10 @@ async function runSuites() {
   if (SUITE === 'online' || SUITE === 'all') {
     const { runOnlineBench } = await import('./online-run.mjs');
     await runOnlineBench({ startVite, launchBrowser, settle, table, codeVersion });
+  }
+  if (SUITE === 'train' || SUITE === 'all') {
+    const { runTrainBench } = await import('./train-run.mjs');
+    await runTrainBench({ startVite, launchBrowser, settle, table, codeVersion });
   }
 }
 
