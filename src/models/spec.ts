@@ -14,9 +14,14 @@ export interface ModelSpec {
   optimizer?: { name: 'adam' | 'sgd' | 'rmsprop'; learningRate?: number };
   /** Default: mse (regression), binaryCrossentropy, categoricalCrossentropy (sparse labels are one-hot encoded). */
   loss?: 'meanSquaredError' | 'meanAbsoluteError' | 'huberLoss' | 'binaryCrossentropy' | 'categoricalCrossentropy';
+  /** Metrics tfjs reports per epoch during training (the final evaluation is Larder's own, whatever this says). */
+  metrics?: TrainingMetric[];
   /** Seed of the weight initializers (reproducible runs). Default 42. */
   seed?: number;
 }
+
+export const TRAINING_METRICS = ['mae', 'mse', 'accuracy'] as const;
+export type TrainingMetric = (typeof TRAINING_METRICS)[number];
 
 export interface DenseLayerSpec {
   units: number;
@@ -41,6 +46,7 @@ export interface NormalizedModelSpec {
   classes: number;
   optimizer: { name: 'adam' | 'sgd' | 'rmsprop'; learningRate: number };
   loss: NonNullable<ModelSpec['loss']>;
+  metrics: TrainingMetric[];
   seed: number;
 }
 
@@ -58,7 +64,7 @@ export function normalizeModelSpec(spec: unknown): NormalizedModelSpec {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new InvalidArgumentError('A model spec is an object: { task, layers, ... }.');
   const s = spec as Record<string, unknown>;
   for (const key of Object.keys(s)) {
-    if (!['task', 'layers', 'classes', 'optimizer', 'loss', 'seed'].includes(key)) throw new InvalidArgumentError(`Unknown model spec field '${key}'.`);
+    if (!['task', 'layers', 'classes', 'optimizer', 'loss', 'metrics', 'seed'].includes(key)) throw new InvalidArgumentError(`Unknown model spec field '${key}'.`);
   }
   const task = s['task'];
   if (task !== 'regression' && task !== 'binary' && task !== 'multiclass') {
@@ -100,6 +106,11 @@ export function normalizeModelSpec(spec: unknown): NormalizedModelSpec {
   if (typeof loss !== 'string' || !LOSSES.includes(loss as 'huberLoss')) throw new InvalidArgumentError(`loss must be one of ${LOSSES.join(', ')}.`);
   const fitsTask = task === 'regression' ? !loss.endsWith('Crossentropy') : loss === defaultLoss;
   if (!fitsTask) throw new InvalidArgumentError(`loss ${loss} does not fit a ${task} model.`);
+  const metrics = s['metrics'] ?? [];
+  if (!Array.isArray(metrics) || metrics.some((m) => !TRAINING_METRICS.includes(m as TrainingMetric))) {
+    throw new InvalidArgumentError(`metrics must be a list of ${TRAINING_METRICS.join(', ')}.`);
+  }
+  if (task === 'regression' && metrics.includes('accuracy')) throw new InvalidArgumentError('accuracy is a classification metric.');
   const seed = s['seed'] ?? 42;
   if (!Number.isSafeInteger(seed)) throw new InvalidArgumentError('seed must be an integer.');
   return {
@@ -108,6 +119,7 @@ export function normalizeModelSpec(spec: unknown): NormalizedModelSpec {
     classes,
     optimizer: { name: optimizerSpec['name'] as 'adam', learningRate },
     loss: loss as NormalizedModelSpec['loss'],
+    metrics: [...new Set(metrics as TrainingMetric[])],
     seed: seed as number,
   };
 }
@@ -148,6 +160,6 @@ export function buildModel(tfjs: typeof tf, spec: NormalizedModelSpec, inputs: n
   const optimizer = spec.optimizer.name === 'adam'
     ? tfjs.train.adam(spec.optimizer.learningRate)
     : spec.optimizer.name === 'sgd' ? tfjs.train.sgd(spec.optimizer.learningRate) : tfjs.train.rmsprop(spec.optimizer.learningRate);
-  model.compile({ optimizer, loss: spec.loss });
+  model.compile({ optimizer, loss: spec.loss, metrics: spec.metrics });
   return model;
 }

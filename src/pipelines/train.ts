@@ -11,6 +11,7 @@ import { normalizeModelSpec } from '../models/spec.ts';
 import { runTrainingJob } from '../models/trainer.ts';
 import type { ModelVersionRecord, RunRecord, SplitSpec, TrainingDatasetRecord } from '../registry/types.ts';
 import type { StoreWorkerApi } from '../rpc/store-api.ts';
+import { instantToMillis, type Instant } from '../offline/filters.ts';
 import { evaluate, type FitOptions, type TrainProgress } from '../service/train-service.ts';
 
 /** What {@link FeatureStore.train} takes. */
@@ -19,8 +20,11 @@ export interface TrainOptions {
   featureView: { name: string; version: number };
   /** A stored training dataset version of the view; without it, `trainingData` builds a new one. */
   trainingDataset?: number;
-  /** The split of a new training dataset (built from the left group's rows), when `trainingDataset` is not given. */
-  trainingData?: { split?: SplitSpec };
+  /**
+   * A new training dataset of the view (the left group's rows in [start, end) as spine), when `trainingDataset` is
+   * not given; it is persisted before training starts, so the model's lineage names a durable dataset.
+   */
+  trainingData?: { start?: Instant; end?: Instant; asOfKnown?: boolean; split?: SplitSpec };
   /** The model: a registry name and a declarative spec (see ModelSpec). */
   model: { name: string; spec: ModelSpec; description?: string; tags?: Record<string, string> };
   fit?: Partial<FitOptions>;
@@ -115,7 +119,14 @@ export async function train(api: Comlink.Remote<StoreWorkerApi>, view: FeatureVi
       ({ dataset } = stored);
       [trainIpc, testIpc] = [stored.train, stored.test];
     } else {
-      const request = { spine: null, start: null, end: null, asOfKnown: false, split: options.trainingData?.split };
+      const given = options.trainingData ?? {};
+      const request = {
+        spine: null,
+        start: given.start === undefined ? null : instantToMillis(given.start, 'trainingData.start'),
+        end: given.end === undefined ? null : instantToMillis(given.end, 'trainingData.end'),
+        asOfKnown: given.asOfKnown ?? false,
+        split: given.split,
+      };
       const made = await api.trainingData(view.name, view.version, request, 0, null);
       dataset = await api.trainingDatasetRecord(view.name, view.version, made.dataset.version);
       [trainIpc, testIpc] = [made.train, made.test];
@@ -126,6 +137,7 @@ export async function train(api: Comlink.Remote<StoreWorkerApi>, view: FeatureVi
     const features = testTable.schema.fields.map((f) => f.name).filter((n) => !excluded.has(n));
     const label = view.labels[0]!.name;
     const losses: { step: number; value: number }[] = [];
+    const series: Record<string, { step: number; value: number }[]> = {};
     let firstBatchAt: number | null = null;
     const result = await runTrainingJob(
       { spec, backend: options.backend ?? 'wasm', features, label, train: trainIpc, test: testIpc.slice(), fit },
@@ -134,12 +146,15 @@ export async function train(api: Comlink.Remote<StoreWorkerApi>, view: FeatureVi
         ...(options.createWorker === undefined ? {} : { createWorker: options.createWorker }),
         onProgress: (p) => {
           firstBatchAt ??= performance.now();
-          if (p.epochEnd) losses.push({ step: p.epoch, value: p.loss });
+          if (p.epochEnd) {
+            losses.push({ step: p.epoch, value: p.loss });
+            for (const [m, value] of Object.entries(p.metrics)) (series[m] ??= []).push({ step: p.epoch, value });
+          }
           options.onProgress?.(p);
         },
       },
     );
-    run.series = { loss: losses };
+    run.series = { loss: losses, ...series };
     run.environment.backend = result.backend;
     run.evaluation = result.metrics;
     run.timings = {

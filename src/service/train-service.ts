@@ -35,6 +35,8 @@ export interface TrainProgress {
   batches: number;
   /** Mean loss over the batches of this epoch so far. */
   loss: number;
+  /** At an epoch's end: the spec's training metrics over that epoch (tfjs's running values). */
+  metrics: Record<string, number>;
   /** Tensors alive in the training worker (stable from epoch to epoch when nothing leaks). */
   tensors: number;
   /** Whether this report closes an epoch. */
@@ -125,13 +127,14 @@ export async function trainModel(request: TrainRequest, onProgress: ((progress: 
           if (onProgress !== null && (lastReport === 0 || now - lastReport > 250)) {
             lastReport = now;
             const epoch = history.length;
-            onProgress({ epoch, epochs: request.fit.epochs, batch: batch + 1, batches, loss: epochLoss / (batch + 1), tensors: tf.memory().numTensors, epochEnd: false });
+            onProgress({ epoch, epochs: request.fit.epochs, batch: batch + 1, batches, loss: epochLoss / (batch + 1), metrics: {}, tensors: tf.memory().numTensors, epochEnd: false });
           }
         },
         onEpochEnd: (epoch, logs) => {
           const loss = logs?.['loss'] ?? epochLoss / batches;
           history.push({ epoch, loss });
-          onProgress?.({ epoch, epochs: request.fit.epochs, batch: batches, batches, loss, tensors: tf.memory().numTensors, epochEnd: true });
+          const metrics = Object.fromEntries(spec.metrics.flatMap((m) => (typeof logs?.[m] === 'number' ? [[m, logs[m]]] : [])));
+          onProgress?.({ epoch, epochs: request.fit.epochs, batch: batches, batches, loss, metrics, tensors: tf.memory().numTensors, epochEnd: true });
         },
       },
     });

@@ -48,7 +48,7 @@ describe('training pipeline, experiment tracking and model registry', () => {
     const progress: number[] = [];
     const { run, model, gates } = await store.train({
       featureView: { name: 'rain', version: 1 }, trainingDataset: dataset,
-      model: { name: 'rain', spec, description: 'first' }, fit: { epochs: 15, batchSize: 64 },
+      model: { name: 'rain', spec: { ...spec, metrics: ['mae'] }, description: 'first' }, fit: { epochs: 15, batchSize: 64 },
       gates: [{ metric: 'rmse', max: 0.3 }, { sliceBy: 'city', metric: 'mae', maxGap: 0.2 }],
       params: { note: 'baseline' }, onProgress: (p) => p.epochEnd && progress.push(p.epoch),
     });
@@ -56,6 +56,8 @@ describe('training pipeline, experiment tracking and model registry', () => {
     expect(gates?.passed).toBe(true);
     expect(run).toMatchObject({ status: 'finished', model: 'rain', modelVersion: 1, trainingDataset: dataset, featureView: { name: 'rain', version: 1 } });
     expect(run.series['loss']).toHaveLength(15);
+    expect(run.series['mae']).toHaveLength(15); // the spec's training metric, per epoch
+    expect(run.series['mae']!.at(-1)!.value).toBeLessThan(run.series['mae']![0]!.value);
     expect(run.timings.toFirstBatchMs).toBeGreaterThan(0);
     expect(run.timings.samplesPerSecond).toBeGreaterThan(0);
     expect(run.environment.backend).toBe('wasm');
@@ -80,6 +82,20 @@ describe('training pipeline, experiment tracking and model registry', () => {
     const compared = await store.runs.compare([run.id, strict.run.id]);
     expect(compared.metrics).toContain('rmse');
     expect(compared.rows.map((r) => r.id)).toEqual([run.id, strict.run.id]);
+    await store.close();
+  });
+
+  it('builds a new training dataset when none is given, and names it in the run and the lineage', async () => {
+    const { store, dataset } = await setup();
+    const { run, model } = await store.train({
+      featureView: { name: 'rain', version: 1 }, model: { name: 'rain', spec }, fit: { epochs: 3 },
+      trainingData: { start: base, end: base + 1000 * DAY, split: { kind: 'time', trainEnd: base + 800 * DAY, testStart: base + 800 * DAY } },
+    });
+    expect(run.trainingDataset).toBe(dataset + 1);
+    expect(model!.lineage?.trainingDataset).toBe(dataset + 1);
+    const stored = (await (await store.getFeatureView('rain', 1)).listTrainingDatasets()).find((d) => d.version === dataset + 1)!;
+    expect(stored.rowCounts).toEqual({ train: 1600, test: 400, validation: 0 }); // 1000 days × 2 cities, cut at day 800
+    expect(run.metrics['count']).toBe(400);
     await store.close();
   });
 

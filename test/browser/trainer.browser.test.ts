@@ -74,6 +74,14 @@ describe('training jobs in a worker', () => {
     expect(metrics.confusionMatrix.flat().reduce((a, b) => a + b, 0)).toBe(500);
   });
 
+  it('trains on webgl when the browser can, and otherwise falls back to cpu with the reason', async () => {
+    const result = await runTrainingJob(request({ backend: 'webgl', fit: { epochs: 3, batchSize: 64, shuffle: false } }));
+    expect(['webgl', 'cpu']).toContain(result.backend);
+    if (result.backend === 'cpu') expect(result.fellBack).toMatch(/^webgl: /);
+    else expect(result.fellBack).toBeNull();
+    expect((result.metrics as RegressionMetrics).count).toBe(500);
+  });
+
   it('stops at once on abort, and reports bad input as typed errors across the worker boundary', async () => {
     const controller = new AbortController();
     const started = performance.now();

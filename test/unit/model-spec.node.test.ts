@@ -11,6 +11,7 @@ describe('normalizeModelSpec', () => {
       classes: 1,
       optimizer: { name: 'adam', learningRate: 0.001 },
       loss: 'meanSquaredError',
+      metrics: [],
       seed: 42,
     });
     expect(outputUnits(r)).toBe(1);
@@ -32,7 +33,8 @@ describe('normalizeModelSpec', () => {
       { task: 'regression', layers: [], loss: 'binaryCrossentropy' }, { task: 'binary', layers: [], loss: 'meanSquaredError' },
       { task: 'regression', layers: [], loss: 'rmse' }, { task: 'regression', layers: [], optimizer: { name: 'lbfgs' } },
       { task: 'regression', layers: [], optimizer: { name: 'adam', learningRate: 0 } }, { task: 'regression', layers: [], seed: 1.5 },
-      { task: 'regression', layers: [], extra: true },
+      { task: 'regression', layers: [], extra: true }, { task: 'regression', layers: [], metrics: ['accuracy'] },
+      { task: 'binary', layers: [], metrics: ['auc'] }, { task: 'binary', layers: [], metrics: 'mae' },
     ];
     for (const spec of bad) expect(() => normalizeModelSpec(spec), JSON.stringify(spec)?.slice(0, 80)).toThrow(InvalidArgumentError);
   });
