@@ -12,7 +12,8 @@ import { runTrainingJob } from '../models/trainer.ts';
 import type { ModelVersionRecord, RunRecord, SplitSpec, TrainingDatasetRecord } from '../registry/types.ts';
 import type { StoreWorkerApi } from '../rpc/store-api.ts';
 import { instantToMillis, type Instant } from '../offline/filters.ts';
-import { evaluate, type FitOptions, type TrainProgress } from '../service/train-service.ts';
+import type { FitOptions, TrainProgress } from '../service/train-service.ts';
+import { evaluate } from '../models/evaluate.ts';
 
 /** What {@link FeatureStore.train} takes. */
 export interface TrainOptions {

@@ -3,7 +3,8 @@ import { tableFromIPC } from 'apache-arrow';
 import * as Comlink from 'comlink';
 import { InvalidArgumentError } from '../errors.ts';
 import { probeTrainingStep, useBackend, type BackendName } from '../models/backend.ts';
-import { binaryClassificationMetrics, multiclassMetrics, regressionMetrics, type ClassificationMetrics, type RegressionMetrics } from '../models/metrics.ts';
+import type { ClassificationMetrics, RegressionMetrics } from '../models/metrics.ts';
+import { evaluate } from '../models/evaluate.ts';
 import { trainingMatrix } from '../models/matrix.ts';
 import { buildModel, normalizeModelSpec, outputUnits, type NormalizedModelSpec } from '../models/spec.ts';
 
@@ -63,14 +64,6 @@ export interface TrainResult {
   testPredictions: Float32Array;
   artifacts: TrainedArtifacts;
   timings: { toFirstBatchMs: number; fitMs: number; samplesPerSecond: number };
-}
-
-/** Metrics of predictions against labels, by task. */
-export function evaluate(spec: NormalizedModelSpec, labels: ArrayLike<number>, predictions: ArrayLike<number>): RegressionMetrics | ClassificationMetrics | null {
-  if (labels.length === 0) return null;
-  if (spec.task === 'regression') return regressionMetrics(labels, predictions);
-  if (spec.task === 'binary') return binaryClassificationMetrics(labels, predictions);
-  return multiclassMetrics(labels, { data: predictions, classes: spec.classes });
 }
 
 function validateFit(fit: FitOptions): void {

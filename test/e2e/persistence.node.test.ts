@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ViteDevServer } from 'vite';
 import type { Page } from 'playwright';
 import type * as Larder from '../../src/index.ts';
+import type * as Tf from '@tensorflow/tfjs';
 import { PersistentBrowser, startHarnessServer, waitReady } from '../support/harness.ts';
 
 // Runs in Node: drives real Chromium with a profile on disk, so OPFS and IndexedDB persist across page reloads and
@@ -10,6 +11,7 @@ import { PersistentBrowser, startHarnessServer, waitReady } from '../support/har
 declare global {
   interface Window {
     larder: typeof Larder;
+    tf: typeof Tf;
   }
 }
 
@@ -140,5 +142,43 @@ describe('persistence in a real browser profile', () => {
     });
     expect(opened).toBe(true);
     await tabB.close();
+  });
+
+  it('serves a trained model after a page reload: same version, same alias, identical predictions', async () => {
+    const page = await browser.open(url);
+    const x = [[0.5, -0.25], [-1, 1], [0, 0]];
+    const before = await page.evaluate(async (inputs) => {
+      const { openFeatureStore } = window.larder;
+      const store = await openFeatureStore({ name: 'models' });
+      const group = await store.createFeatureGroup({
+        name: 'g', version: 1, primaryKey: 'id', eventTime: 'ts', features: { id: 'int64', ts: 'timestamp', a: 'float64', b: 'float64', y: 'float64' },
+      });
+      await group.insert(Array.from({ length: 400 }, (_, i) => ({ id: i, ts: i * 1000, a: Math.sin(i), b: Math.cos(i), y: 2 * Math.sin(i) - Math.cos(i) })));
+      await store.createFeatureView({ name: 'v', version: 1, query: group.select(['a', 'b']), labels: ['y'] });
+      const { model } = await store.train({
+        featureView: { name: 'v', version: 1 }, model: { name: 'm', spec: { task: 'regression', layers: [{ units: 8 }] } }, fit: { epochs: 3 },
+      });
+      await store.models.setAlias('m', 'champion', model!.version, { reason: 'first' });
+      const loaded = await store.models.load('m', 'champion');
+      const { tf } = window;
+      const out = tf.tidy(() => Array.from((loaded.model.predict(tf.tensor2d(inputs)) as Tf.Tensor).dataSync()));
+      await store.close();
+      return { version: model!.version, out };
+    }, x);
+    await page.reload();
+    await waitReady(page);
+    const after = await page.evaluate(async (inputs) => {
+      const store = await window.larder.openFeatureStore({ name: 'models' });
+      const loaded = await store.models.load('m', 'champion');
+      const { tf } = window;
+      const out = tf.tidy(() => Array.from((loaded.model.predict(tf.tensor2d(inputs)) as Tf.Tensor).dataSync()));
+      const history = (await store.models.aliasHistory('m')).map((c) => [c.to, c.reason]);
+      await store.close();
+      return { version: loaded.record.version, out, history };
+    }, x);
+    expect(after.version).toBe(before.version);
+    expect(after.out).toEqual(before.out);
+    expect(after.history).toEqual([[before.version, 'first']]);
+    await page.close();
   });
 });
