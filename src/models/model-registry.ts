@@ -125,6 +125,41 @@ export class ModelRegistry {
   }
 
   /**
+   * Registers model artifacts (tfjs `ModelArtifacts` with the weights in one buffer, as a save handler receives
+   * them) as the next version of `name`, after checking them. `store.train` registers its models the same way.
+   *
+   * @example
+   * ```ts
+   * await model.save(tf.io.withSaveHandler(async (a) => {
+   *   await store.models.register('rain', { modelTopology: a.modelTopology, weightSpecs: a.weightSpecs, weightData: a.weightData });
+   *   return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+   * }));
+   * ```
+   */
+  async register(
+    name: string,
+    artifacts: { modelTopology: unknown; weightSpecs: unknown; weightData: ArrayBuffer },
+    options: { description?: string; tags?: Record<string, string>; signature?: ModelVersionRecord['signature']; metrics?: Record<string, number | null> } = {},
+  ): Promise<ModelVersionRecord> {
+    const checked = validateArtifacts(artifacts);
+    return this.api().registerModel(
+      {
+        name,
+        createdAt: Date.now(),
+        runId: null,
+        description: options.description ?? '',
+        tags: { ...options.tags },
+        signature: options.signature ?? { inputs: [], output: { name: '', task: 'unknown', classes: 0 } },
+        metrics: { ...options.metrics },
+        lineage: null,
+        spec: null,
+        artifact: { modelTopology: checked.modelTopology, weightSpecs: checked.weightSpecs.map((w) => ({ ...w, shape: [...w.shape] })), sha256: await sha256Hex(checked.weightData) },
+      },
+      checked.weightData,
+    );
+  }
+
+  /**
    * Registers a tfjs model saved elsewhere (model.json and its weight shards, in manifest order) as the next
    * version of `name`, after checking every part of it.
    */
@@ -135,22 +170,7 @@ export class ModelRegistry {
   ): Promise<ModelVersionRecord> {
     const manifest = parseModelJson(files.modelJson);
     const weightData = assembleShards(files.shards, manifest.weightBytes);
-    const artifacts = validateArtifacts({ modelTopology: manifest.modelTopology, weightSpecs: manifest.weightSpecs, weightData });
-    return this.api().registerModel(
-      {
-        name,
-        createdAt: Date.now(),
-        runId: null,
-        description: options.description ?? '',
-        tags: { ...options.tags },
-        signature: options.signature ?? { inputs: [], output: { name: '', task: 'unknown', classes: 0 } },
-        metrics: {},
-        lineage: null,
-        spec: null,
-        artifact: { modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightSpecs.map((w) => ({ ...w, shape: [...w.shape] })), sha256: await sha256Hex(artifacts.weightData) },
-      },
-      artifacts.weightData,
-    );
+    return this.register(name, { modelTopology: manifest.modelTopology, weightSpecs: manifest.weightSpecs, weightData }, options);
   }
 }
 

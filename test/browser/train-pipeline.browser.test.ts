@@ -99,6 +99,37 @@ describe('training pipeline, experiment tracking and model registry', () => {
     await store.close();
   });
 
+  it('records a failed run with the error, and registers artifacts given directly after checking them', async () => {
+    const { store } = await setup();
+    const obs = await store.createFeatureGroup({
+      name: 'obs', version: 1, primaryKey: 'city', eventTime: 'day', features: { city: 'string', day: 'timestamp', sky: 'string', humidity: 'float64', rain: 'float64' },
+    });
+    await obs.insert(Array.from({ length: 50 }, (_, i) => ({ city: `c${i % 3}`, day: base + i * DAY, sky: i % 2 === 0 ? 'clear' : 'cloudy', humidity: i / 50, rain: i / 10 })));
+    const labelled = await store.createFeatureView({ name: 'by_city', version: 1, query: obs.select(['humidity', 'sky']), labels: ['rain'] });
+    await (await labelled.trainingData({ split: { kind: 'random', test: 0.2 } })).persisted;
+    // `sky` is a string the view does not encode: training stops, the run says why.
+    await expect(store.train({ featureView: { name: 'by_city', version: 1 }, trainingDataset: 1, model: { name: 'city', spec } })).rejects.toThrow(/labelEncoder or oneHotEncoder/);
+    const [failed] = await store.runs.list('city');
+    expect(failed).toMatchObject({ status: 'failed', modelVersion: null, error: { name: 'InvalidArgumentError', code: 'INVALID_ARGUMENT' } });
+    expect(await store.models.list('city')).toEqual([]);
+
+    const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [2] })] });
+    let registered: Awaited<ReturnType<FeatureStore['models']['register']>> | null = null;
+    await model.save(tf.io.withSaveHandler(async (a) => {
+      registered = await store.models.register('direct', { modelTopology: a.modelTopology, weightSpecs: a.weightSpecs, weightData: a.weightData as ArrayBuffer });
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }));
+    expect(registered!.version).toBe(1);
+    const [expected] = tf.tidy(() => Array.from((model.predict(tf.tensor2d([[1, 2]])) as tf.Tensor).dataSync()));
+    const loaded = await store.models.load('direct');
+    expect(tf.tidy(() => Array.from((loaded.model.predict(tf.tensor2d([[1, 2]])) as tf.Tensor).dataSync()))[0]).toBeCloseTo(expected!, 6);
+    await expect(store.models.register('direct', { modelTopology: { class_name: 'Lambda' }, weightSpecs: [], weightData: new ArrayBuffer(0) })).rejects.toBeInstanceOf(ModelArtifactError);
+    expect((await store.models.list('direct')).map((m) => m.version)).toEqual([1]);
+    model.dispose();
+    loaded.model.dispose();
+    await store.close();
+  });
+
   it('records an aborted run and registers nothing', async () => {
     const { store, dataset } = await setup();
     const controller = new AbortController();
