@@ -157,8 +157,64 @@ function gatherFixed(source: Vector, indices: Int32Array): Vector {
   return makeVector(makeData({ type, length: indices.length, nullCount, nullBitmap: nullCount === 0 ? null : validity, data: out } as never));
 }
 
-function gather(source: Vector, type: FeatureType, indices: Int32Array): Vector {
+/** Rows `indices` of a Utf8 column (−1 → null), copied as bytes: no string is decoded or re-encoded. */
+function gatherUtf8(source: Vector, indices: Int32Array): Vector {
+  // The chunks' offsets and bytes, made contiguous once (DuckDB returns 2048-row batches).
+  let rows = 0;
+  let bytes = 0;
+  for (const c of source.data) {
+    const o = c.valueOffsets as Int32Array;
+    rows += c.length;
+    bytes += o[c.length]! - o[0]!;
+  }
+  const offsets = new Int32Array(rows + 1);
+  const data = new Uint8Array(bytes);
+  const valid = source.nullCount > 0 ? new Uint8Array(rows) : null;
+  let r = 0;
+  let b = 0;
+  for (const c of source.data) {
+    const o = c.valueOffsets as Int32Array;
+    const base = o[0]!;
+    data.set((c.values as Uint8Array).subarray(base, o[c.length]), b);
+    for (let i = 0; i < c.length; i++) {
+      offsets[r + i] = b + (o[i]! - base);
+      if (valid !== null) valid[r + i] = c.getValid(i) ? 1 : 0;
+    }
+    r += c.length;
+    b += o[c.length]! - base;
+  }
+  offsets[rows] = b;
+  const present = (index: number): boolean => index >= 0 && (valid === null || valid[index] === 1);
+  let outBytes = 0;
+  for (let row = 0; row < indices.length; row++) {
+    const index = indices[row]!;
+    if (present(index)) outBytes += offsets[index + 1]! - offsets[index]!;
+  }
+  const outOffsets = new Int32Array(indices.length + 1);
+  const outData = new Uint8Array(outBytes);
+  const validity = new Uint8Array((indices.length + 7) >> 3);
+  let nullCount = 0;
+  let at = 0;
+  for (let row = 0; row < indices.length; row++) {
+    const index = indices[row]!;
+    if (present(index)) {
+      outData.set(data.subarray(offsets[index], offsets[index + 1]), at);
+      at += offsets[index + 1]! - offsets[index]!;
+      validity[row >> 3]! |= 1 << (row & 7);
+    } else {
+      nullCount++;
+    }
+    outOffsets[row + 1] = at;
+  }
+  return makeVector(makeData({ type: new Utf8(), length: indices.length, nullCount, nullBitmap: nullCount === 0 ? null : validity, valueOffsets: outOffsets, data: outData }));
+}
+
+/** Rows `indices` of a column (−1 → null) as a new column of the feature's type. */
+export function gather(source: Vector, type: FeatureType, indices: Int32Array): Vector {
   if (FIXED_WIDTH.has(type) && source.data.length > 0 && source.data.every((c) => c.values !== undefined)) return gatherFixed(source, indices);
+  if (type === 'string' && source.data.length > 0 && source.data.every((c) => String(c.type) === 'Utf8' && c.valueOffsets !== undefined)) {
+    return gatherUtf8(source, indices);
+  }
   return buildVector(
     type,
     indices.length,
