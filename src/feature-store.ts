@@ -64,6 +64,8 @@ export interface InsertOptions {
 /** The commit an insert made, or found (`reused`) for a re-sent batchId. */
 export interface InsertResult extends CommitRecord {
   reused: boolean;
+  /** The commit is durable but the online store could not be written (see Online serving); it catches up later. */
+  onlineError?: { name: string; code: string | null; message: string };
 }
 
 /** Options of {@link FeatureGroup.read}. */
@@ -198,7 +200,7 @@ export class FeatureGroup {
         onProgress,
       ),
     );
-    return { ...result.commit, reused: result.reused };
+    return { ...result.commit, reused: result.reused, ...(result.onlineError === undefined ? {} : { onlineError: result.onlineError }) };
   }
 
   /**

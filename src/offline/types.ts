@@ -37,6 +37,11 @@ export interface ReadRequest {
 export interface CommitResult {
   commit: CommitRecord;
   reused: boolean;
+  /**
+   * Set when the commit is durable but writing it to the online store failed (a full disk, say): the call still
+   * succeeds — the commit happened — and the next write or materialization of the group catches the online rows up.
+   */
+  onlineError?: { name: string; code: string | null; message: string };
 }
 
 /** The offline-store port: tables of feature rows with a commit ledger. */

@@ -34,6 +34,9 @@ export interface OnlineRow {
 
 export const ONLINE_DB_VERSION = 1;
 
+/** Batches up to this size check stored records with one get per entity; bigger ones read their key range once. */
+const PER_KEY_READS = 256;
+
 /** The IndexedDB database name of a store's online store. */
 export function onlineDbName(storeName: string): string {
   return `larder:${storeName.toLowerCase()}:online`;
@@ -131,8 +134,20 @@ export class OnlineStore {
       // A rebuild replaces whatever is stored: nothing to read first.
       rows.forEach((row, i) => store.put(row.record, keys[i]));
       written = rows.length;
+    } else if (rows.length > 0 && rows.length <= PER_KEY_READS) {
+      // A small batch (a write-through of a few rows): one get per entity, however sparse its keys are.
+      rows.forEach((row, i) => {
+        const r = store.get(keys[i]!);
+        r.onsuccess = () => {
+          if (isNewer(row.record, r.result as OnlineRecord | undefined)) {
+            store.put(row.record, keys[i]);
+            written++;
+          }
+        };
+      });
     } else if (rows.length > 0) {
-      // The lowest and highest key of the chunk bound one read of everything stored between them.
+      // The lowest and highest key of the chunk bound one read of everything stored between them (chunks come
+      // sorted by key, so the range holds little else).
       let low = keys[0]!;
       let high = keys[0]!;
       for (const k of keys) {

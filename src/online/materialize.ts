@@ -37,7 +37,8 @@ export function onlineGroupKey(definition: Pick<FeatureGroupDefinition, 'name' |
 /** A plain, structured-cloneable value (list columns become Float32Array). */
 function plainValue(value: unknown): unknown {
   if (value !== null && typeof value === 'object' && typeof (value as { toArray?: unknown }).toArray === 'function' && !ArrayBuffer.isView(value)) {
-    return (value as { toArray(): unknown }).toArray();
+    // A copy: toArray() may be a view on the whole batch's buffer, which IndexedDB would store in full.
+    return (value as { toArray(): Float32Array }).toArray().slice();
   }
   return value;
 }
@@ -108,7 +109,9 @@ export async function materialize(
           await settle();
           await online.apply(group, batch, watermark, mode);
         } else {
-          inFlight.push(online.apply(group, batch, null, mode));
+          const write = online.apply(group, batch, null, mode);
+          write.catch(() => undefined); // observed here; its failure is still thrown where it is awaited
+          inFlight.push(write);
           if (inFlight.length >= 2) await inFlight.shift();
         }
         done += batch.length;

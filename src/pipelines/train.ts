@@ -1,7 +1,7 @@
 import * as Comlink from 'comlink';
 import { tableFromIPC, type Table } from 'apache-arrow';
 import type { FeatureViewDefinition } from '../definitions/feature-view.ts';
-import { InvalidArgumentError, LarderError, OperationAbortedError } from '../errors.ts';
+import { InvalidArgumentError, LarderError, OperationAbortedError, throwIfAborted } from '../errors.ts';
 import type { BackendName } from '../models/backend.ts';
 import { evaluateGates, sliceIndices, validateGates, type Gate, type GateReport } from '../models/gates.ts';
 import type { ClassificationMetrics, RegressionMetrics } from '../models/metrics.ts';
@@ -104,6 +104,7 @@ export async function train(api: Comlink.Remote<StoreWorkerApi>, view: FeatureVi
     modelVersion: null,
     error: null,
   };
+  throwIfAborted(options.signal, 'Training');
   await api.putRun(run);
   const end = async (patch: Partial<RunRecord>): Promise<RunRecord> => {
     Object.assign(run, patch, { endedAt: Date.now() });
@@ -133,6 +134,7 @@ export async function train(api: Comlink.Remote<StoreWorkerApi>, view: FeatureVi
       [trainIpc, testIpc] = [made.train, made.test];
       run.trainingDataset = dataset.version;
     }
+    throwIfAborted(options.signal, 'Training');
     const testTable = tableFromIPC(testIpc);
     const excluded = new Set([...view.spine.keys, view.spine.eventTime, ...view.labels.map((l) => l.name)]);
     const features = testTable.schema.fields.map((f) => f.name).filter((n) => !excluded.has(n));

@@ -20,9 +20,12 @@ export class PendingDatasets<R> {
       const byVersion = this.pending.get(view) ?? new Map<number, Promise<R>>();
       this.pending.set(view, byVersion);
       // Started on a later task, so the rows are sent back to the caller before the write's own work begins.
-      const job = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(() => persist(version)).finally(() => {
+      // A successful write leaves the map (its record is stored); a failed one stays, so its version is never
+      // handed out again in this session and whoever asks for it gets the failure, not another dataset's record.
+      const job = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(() => persist(version)).then((record) => {
         byVersion.delete(version);
         if (byVersion.size === 0 && this.pending.get(view) === byVersion) this.pending.delete(view);
+        return record;
       });
       // Failures reach whoever awaits the job (see get); an unobserved one must not become an unhandled rejection.
       job.catch(() => undefined);

@@ -59,6 +59,7 @@ export class StoreService implements StoreWorkerApi {
 
   private readonly operations = new Map<number, AbortController>();
   private readonly datasets = new PendingDatasets<TrainingDatasetRecord>();
+  private closing = false;
   /** One materialization at a time per group (write-through and explicit calls alike). */
   private readonly onlineLocks = new Map<string, Mutex>();
 
@@ -195,7 +196,9 @@ export class StoreService implements StoreWorkerApi {
       const previous = (await offline.ledger(definition)).filter((c) => c.commitId < commitId).at(-1)?.commitId ?? 0;
       if ((await online.watermark(group)) !== previous) return;
       const columns = definition.primaryKey.map((k) => ({ name: k, type: definition.features.find((f) => f.name === k)!.type }));
-      const rows = keys.format === 'rows' ? keys.rows : keys.format === 'arrow' ? tableFromIPC(keys.ipc).toArray().map((r: { toJSON(): Record<string, unknown> }) => r.toJSON()) : [];
+      const given = keys.format === 'rows' ? keys.rows : keys.format === 'arrow' ? tableFromIPC(keys.ipc).toArray().map((r: { toJSON(): Record<string, unknown> }) => r.toJSON()) : [];
+      // Key columns are matched ignoring case, as the offline delete matches them.
+      const rows = given.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [columns.find((c) => nameKey(c.name) === nameKey(k))?.name ?? k, v])));
       await online.delete(group, rows.map((r) => encodeEntityKey(r, columns)), commitId);
     });
     // Not caught up (or keys in another form): the next materialization rebuilds the group (a delete is pending).
@@ -452,6 +455,7 @@ export class StoreService implements StoreWorkerApi {
     control: OperationControl<TrainingDataProgress>,
   ): Promise<TrainingDataResult> {
     const what = 'Building training data';
+    if (this.closing) throw new StoreClosedError('The store is closing.');
     const view = await this.view(name, version);
     const { registry } = this.open_();
     const left = await this.definition(view.spine.group, view.spine.version);
@@ -600,7 +604,13 @@ export class StoreService implements StoreWorkerApi {
       if (!result.reused) await registry.putCommits([result.commit]);
       // Write-through: the commit (and any commit a killed tab left unapplied) reaches the online store before the
       // insert resolves. The commit is durable already, so an abort no longer applies.
-      if (definition.online) await this.materializeOnline(definition, { kind: 'incremental' }, silentControl());
+      if (definition.online) {
+        try {
+          await this.materializeOnline(definition, { kind: 'incremental' }, silentControl());
+        } catch (error) {
+          return { ...result, onlineError: describeError(error) };
+        }
+      }
       return result;
     } finally {
       await control.done();
@@ -640,7 +650,13 @@ export class StoreService implements StoreWorkerApi {
       const { registry, offline } = this.open_();
       const result = await offline.deleteRows(definition, keys, control);
       await registry.putCommits([result.commit]);
-      if (definition.online) await this.deleteOnline(definition, keys, result.commit.commitId);
+      if (definition.online) {
+        try {
+          await this.deleteOnline(definition, keys, result.commit.commitId);
+        } catch (error) {
+          return { ...result, onlineError: describeError(error) };
+        }
+      }
       return result;
     } finally {
       await control.done();
@@ -649,8 +665,13 @@ export class StoreService implements StoreWorkerApi {
 
   async close(): Promise<void> {
     const state = this.state;
-    if (state === null) return;
-    await this.datasets.drain(); // training datasets being written finish first
+    if (state === null || this.closing) return;
+    this.closing = true; // no new training dataset starts while those being written finish
+    try {
+      await this.datasets.drain();
+    } finally {
+      this.closing = false;
+    }
     this.state = null;
     for (const controller of this.operations.values()) controller.abort(new Error('store closed'));
     try {
@@ -691,4 +712,14 @@ function requestColumnsOfLeft(view: FeatureViewDefinition, left: FeatureGroupDef
 /** An operation control nobody watches: for work that must finish once started (write-through after a commit). */
 function silentControl(): OperationControl {
   return { signal: new AbortController().signal, progress: () => undefined };
+}
+
+/** An error as plain data for a result (its class name, Larder code if any, and message). */
+function describeError(error: unknown): { name: string; code: string | null; message: string } {
+  const e = error as { name?: unknown; code?: unknown; message?: unknown } | null;
+  return {
+    name: typeof e?.name === 'string' ? e.name : 'Error',
+    code: typeof e?.code === 'string' ? e.code : null,
+    message: typeof e?.message === 'string' ? e.message : String(error),
+  };
 }

@@ -61,6 +61,11 @@ describe('online store', () => {
     ]);
     await sensor.deleteRows([{ device: 'a' }]);
     expect((await sensor.getOnline([{ device: 'a' }, { device: 'b' }])).map((r) => r.status)).toEqual(['not_found', 'present']);
+    // Key columns match ignoring case, offline and online alike; the call succeeds and the key leaves both.
+    const deleted = await sensor.deleteRows([{ DEVICE: 'c' }]);
+    expect(deleted.rowCount).toBe(1);
+    expect((await sensor.getOnline([{ device: 'c' }]))[0]!.status).toBe('not_found');
+    await sensor.insert([{ device: 'c', ts: now - MINUTE, temp: 3, note: null, count: 3n }]);
     // Lose the online rows (as a cleared site would), delete offline, insert an older row for a deleted key:
     // the next incremental run sees a delete it did not apply and rebuilds from the current rows.
     const online = await onlineOf(store);
@@ -70,6 +75,19 @@ describe('online store', () => {
     const rows = await sensor.getOnline([{ device: 'a' }, { device: 'b' }, { device: 'c' }]);
     expect(rows.map((r) => r.status)).toEqual(['not_found', 'present', 'present']);
     expect(rows[1]!.values?.['temp']).toBe(22);
+    await store.close();
+  });
+
+  it('stores list values as compact copies, not views on a whole batch buffer', async () => {
+    const store = await openFeatureStore({ name: uniqueStoreName('onlinel'), persist: false });
+    const emb = await store.createFeatureGroup({
+      name: 'emb', version: 1, primaryKey: 'id', eventTime: 'ts', online: true, features: { id: 'int64', ts: 'timestamp', v: 'list<float32>' },
+    });
+    await emb.insert(Array.from({ length: 500 }, (_, i) => ({ id: i, ts: Date.now() - MINUTE, v: [i, i + 0.5, -i] })));
+    const [row] = await emb.getOnline([{ id: 7 }]);
+    const v = row!.values?.['v'] as Float32Array;
+    expect(Array.from(v)).toEqual([7, 7.5, -7]);
+    expect(v.buffer.byteLength).toBe(12); // 3 float32s, not the 500-row batch
     await store.close();
   });
 
