@@ -25,3 +25,21 @@ export function acquireStoreLock(storeName: string): Promise<() => void> {
       .catch(reject);
   });
 }
+
+/**
+ * Takes a Web Lock by name if nobody holds it, without waiting: resolves with its release function, or null when it
+ * is held. Like every Web Lock it goes away with the thread that holds it.
+ */
+export function tryLock(name: string): Promise<(() => void) | null> {
+  return new Promise((resolve, reject) => {
+    navigator.locks
+      .request(name, { ifAvailable: true }, (lock) => {
+        if (lock === null) {
+          resolve(null);
+          return undefined;
+        }
+        return new Promise<void>((release) => resolve(release));
+      })
+      .catch(reject);
+  });
+}

@@ -26,7 +26,7 @@ import {
   FeatureJoin, SPLIT_CODES, SPLIT_COLUMN, addOnDemandColumns, groupId, type GroupRows, splitsOf, applyViewTransforms, assignSplits, constantTimestamps, fitViewTransforms, microsOf, normalizeSplit, splitVector,
   takeSplit, viewColumnTypes, type SplitName,
 } from '../pipelines/training-data.ts';
-import { acquireStoreLock } from './lock.ts';
+import { acquireStoreLock, tryLock } from './lock.ts';
 import { loadParquetWasm } from '../ingest/parquet.ts';
 import { OnDemandRegistry, type OnDemandFeature } from '../transforms/on-demand.ts';
 
@@ -79,9 +79,21 @@ export class StoreService implements StoreWorkerApi {
       loadParquetWasm().catch(() => undefined);
       // A store that does not persist still serves online reads from other threads: from a database of its own,
       // deleted when it closes.
-      const onlineName = request.persist ? onlineDbName(name) : `${onlineDbName(name)}:${crypto.randomUUID()}`;
+      let releaseOnline = (): void => undefined;
+      let onlineName = onlineDbName(name);
+      if (!request.persist) {
+        // Each temporary online database is held by a Web Lock named after it, for as long as its store is open:
+        // databases whose lock is free were left by a tab that died, and are deleted.
+        await deleteAbandonedOnlineDbs(onlineName);
+        onlineName = `${onlineName}:${crypto.randomUUID()}`;
+        releaseOnline = (await tryLock(temporaryOnlineLock(onlineName))) ?? releaseOnline;
+      }
       const online = await OnlineStore.open(onlineName);
-      this.state = { name, registry, offline, online, temporaryOnline: !request.persist, release };
+      const releaseAll = (): void => {
+        releaseOnline();
+        release();
+      };
+      this.state = { name, registry, offline, online, temporaryOnline: !request.persist, release: releaseAll };
       await this.reconcile();
     } catch (error) {
       registry?.close();
@@ -95,6 +107,16 @@ export class StoreService implements StoreWorkerApi {
   /** Repairs what a killed tab can leave between the registry and DuckDB: missing tables and unmirrored commits. */
   private async reconcile(): Promise<void> {
     const { registry, offline } = this.open_();
+    // A training run still 'running' belonged to a tab that died with it (this worker holds the store's lock now).
+    for (const run of await registry.listRuns()) {
+      if (run.status !== 'running') continue;
+      await registry.putRun({
+        ...run,
+        status: 'aborted',
+        endedAt: Date.now(),
+        error: { name: 'OperationAbortedError', code: 'ABORTED', message: 'Interrupted: the tab or worker running it closed before it ended.' },
+      });
+    }
     const definitions = await registry.listFeatureGroups();
     const tables = new Set(await offline.tableNames());
     for (const definition of definitions) {
@@ -722,4 +744,24 @@ function describeError(error: unknown): { name: string; code: string | null; mes
     code: typeof e?.code === 'string' ? e.code : null,
     message: typeof e?.message === 'string' ? e.message : String(error),
   };
+}
+
+/** The Web Lock that marks a temporary online database as in use. */
+function temporaryOnlineLock(dbName: string): string {
+  return `larder:lock:${dbName}`;
+}
+
+/** Deletes temporary online databases of a store name (`<prefix>:<uuid>`) that no open store holds. */
+async function deleteAbandonedOnlineDbs(prefix: string): Promise<void> {
+  const databases = await indexedDB.databases().catch(() => []);
+  for (const { name } of databases) {
+    if (name === undefined || !name.startsWith(`${prefix}:`)) continue;
+    const release = await tryLock(temporaryOnlineLock(name));
+    if (release === null) continue; // a live store owns it
+    try {
+      await OnlineStore.destroy(name).catch(() => undefined);
+    } finally {
+      release();
+    }
+  }
 }

@@ -212,4 +212,28 @@ describe('online store persistence', () => {
     await temporary.store.close();
     expect((await indexedDB.databases()).some((d) => d.name === dbName)).toBe(false);
   });
+
+  it('deletes temporary online databases a dead tab left behind, and never one a live store holds', async () => {
+    const name = uniqueStoreName('onlinet');
+    const live = await openFeatureStore({ name, persist: false });
+    const liveDb = (await live.online()).dbName;
+    // What a killed tab leaves: a temporary database nobody holds.
+    const abandoned = `${liveDb.slice(0, liveDb.lastIndexOf(':'))}:abandoned`;
+    await new Promise<void>((resolve, reject) => {
+      const open = indexedDB.open(abandoned, 1);
+      open.onsuccess = () => {
+        open.result.close();
+        resolve();
+      };
+      open.onerror = () => reject(open.error ?? new Error('open failed'));
+    });
+    const names = async () => (await indexedDB.databases()).map((d) => d.name);
+    expect(await names()).toContain(abandoned);
+    const second = await openFeatureStore({ name, persist: false });
+    expect(await names()).not.toContain(abandoned);
+    expect(await names()).toContain(liveDb);
+    await second.close();
+    await live.close();
+    expect(await names()).not.toContain(liveDb);
+  });
 });

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { openFeatureStore, ModelArtifactError, NotFoundError, OperationAbortedError, type FeatureStore } from '../../src/index.ts';
 import { seededRandom } from '../../src/util/random.ts';
 import { uniqueStoreName } from '../support/names.ts';
+import { IndexedDbRegistry } from '../../src/registry/indexeddb.ts';
 
 const DAY = 86_400_000;
 const base = Date.UTC(2024, 0, 1);
@@ -127,6 +128,20 @@ describe('training pipeline, experiment tracking and model registry', () => {
     expect((await store.models.list('direct')).map((m) => m.version)).toEqual([1]);
     model.dispose();
     loaded.model.dispose();
+    await store.close();
+  });
+
+  it('marks a run left running by a closed tab as aborted when the store next opens', async () => {
+    const name = uniqueStoreName('trainr');
+    const registry = await IndexedDbRegistry.open(name);
+    await registry.putRun({
+      id: 'orphan', model: 'rain', status: 'running', startedAt: 1, endedAt: null, params: {}, tags: {}, series: {}, metrics: {}, evaluation: null,
+      timings: { toFirstBatchMs: null, fitMs: null, samplesPerSecond: null }, environment: { backend: 'wasm', userAgent: 'x' },
+      featureView: null, trainingDataset: null, gates: null, modelVersion: null, error: null,
+    });
+    registry.close();
+    const store = await openFeatureStore({ name });
+    expect(await store.runs.get('orphan')).toMatchObject({ status: 'aborted', error: { code: 'ABORTED' } });
     await store.close();
   });
 
