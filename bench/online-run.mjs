@@ -12,17 +12,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRssSampler } from './memory.mjs';
 import { openBenchPage } from './page.mjs';
+import { intEnv } from './env.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(benchDir, '..');
-
-function intEnv(name, fallback) {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text.replaceAll('_', ''));
-  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got '${text}'.`);
-  return value;
-}
 
 function percentile(values, p) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -31,10 +24,10 @@ function percentile(values, p) {
 
 export async function runOnlineBench(helpers) {
   const started = Date.now();
-  const entities = intEnv('BENCH_ONLINE_ENTITIES', 100_000);
-  const lookups = intEnv('BENCH_ONLINE_LOOKUPS', 10_000);
-  const materializeRows = intEnv('BENCH_ONLINE_MATERIALIZE_ROWS', 1_000_000);
-  const runs = intEnv('BENCH_RUNS', 3);
+  const entities = intEnv('BENCH_ONLINE_ENTITIES', 100_000, 1);
+  const lookups = intEnv('BENCH_ONLINE_LOOKUPS', 10_000, 1);
+  const materializeRows = intEnv('BENCH_ONLINE_MATERIALIZE_ROWS', 1_000_000, 1);
+  const runs = intEnv('BENCH_RUNS', 3, 1);
   console.log(`Larder online store benchmark: 3 groups × ${entities.toLocaleString('en-US')} entities × 5 float64; ${lookups.toLocaleString('en-US')} single lookups; materialization of ${materializeRows.toLocaleString('en-US')} rows`);
   const { server, url } = await helpers.startVite();
   const browser = await helpers.launchBrowser();
@@ -51,7 +44,7 @@ export async function runOnlineBench(helpers) {
       `(${Math.round(writeThroughRate).toLocaleString('en-US')} rows/s, offline commit included); ${materializeRows.toLocaleString('en-US')}-row group in ${prepared.materializeInsertSeconds.toFixed(1)} s`);
 
     // Let the browser's storage backend finish what the loads started (compaction, flushes) before timing reads.
-    await new Promise((resolve) => setTimeout(resolve, intEnv('BENCH_ONLINE_IDLE_MS', 10_000)));
+    await new Promise((resolve) => setTimeout(resolve, intEnv('BENCH_ONLINE_IDLE_MS', 10_000, 1)));
     const rows = [];
     for (const [batch, calls] of [[1, lookups], [100, Math.max(50, Math.round(lookups / 50))], [1000, Math.max(20, Math.round(lookups / 500))]]) {
       await helpers.settle(page, sampler);

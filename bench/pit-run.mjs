@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startRssSampler } from './memory.mjs';
 import { openBenchPage } from './page.mjs';
+import { median, numberEnv } from './env.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(benchDir, '..');
@@ -24,20 +25,6 @@ const MB = 1024 * 1024;
 
 const TARGET_VS_RAW = 0.5;
 const TARGET_VS_NATIVE = { skewed: 1.0, wide: 1.5 };
-
-function numberEnv(name, fallback) {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!(value > 0)) throw new Error(`${name} must be a positive number, got '${text}'.`);
-  return value;
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 function sameChecksum(a, b) {
   return a.length === b.length && a.every((v, i) => v === b[i]);

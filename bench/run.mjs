@@ -23,17 +23,10 @@ import { createLogger, createServer } from 'vite';
 import { CHROMIUM_ARGS, findChromium } from '../scripts/chromium.mjs';
 import { startRssSampler } from './memory.mjs';
 import { openBenchPage } from './page.mjs';
+import { intEnv, median } from './env.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(benchDir, '..');
-
-function intEnv(name, fallback) {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text.replaceAll('_', ''));
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got '${text}'.`);
-  return value;
-}
 
 const ROWS = intEnv('BENCH_ROWS', 1_000_000);
 const RUNS = Math.max(1, intEnv('BENCH_RUNS', 3));
@@ -52,12 +45,6 @@ const TARGET_RATIO = 0.8;
 const TARGET_ARROW_ROWS_PER_SECOND = 1_000_000;
 
 const MB = 1024 * 1024;
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 function formatRate(rowsPerSecond) {
   return Math.round(rowsPerSecond).toLocaleString('en-US');

@@ -12,29 +12,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRssSampler } from './memory.mjs';
 import { openBenchPage } from './page.mjs';
+import { intEnv, median } from './env.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(benchDir, '..');
 
-function intEnv(name, fallback) {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text.replaceAll('_', ''));
-  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got '${text}'.`);
-  return value;
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 export async function runTrainBench(helpers) {
   const started = Date.now();
-  const rows = intEnv('BENCH_TRAIN_ROWS', 100_000);
-  const firstBatchRows = intEnv('BENCH_TRAIN_FIRST_BATCH_ROWS', 1_000_000);
-  const runs = intEnv('BENCH_RUNS', 3);
+  const rows = intEnv('BENCH_TRAIN_ROWS', 100_000, 1);
+  const firstBatchRows = intEnv('BENCH_TRAIN_FIRST_BATCH_ROWS', 1_000_000, 1);
+  const runs = intEnv('BENCH_RUNS', 3, 1);
   const epochs = 3;
   console.log(`Larder training benchmark: MLP 20 → 64 → 32 → 1, ${rows.toLocaleString('en-US')} rows (90 % train), ${epochs} epochs, batch 256, wasm`);
   const { server, url } = await helpers.startVite();
