@@ -21,7 +21,7 @@ import { OnlineStore, onlineDbName } from '../online/indexeddb.ts';
 import { encodeEntityKey } from '../online/keys.ts';
 import { materialize, onlineGroupKey, type MaterializeRequest, type MaterializeResult } from '../online/materialize.ts';
 import { tableFromIPC, tableToIPC, Table, type Vector } from 'apache-arrow';
-import { ProblemCollector, columnsFromRows, conformTable } from '../ingest/conform.ts';
+import { ProblemCollector, columnsFromRows, conformTable, matchColumns } from '../ingest/conform.ts';
 import {
   FeatureJoin, SPLIT_CODES, SPLIT_COLUMN, addOnDemandColumns, groupId, type GroupRows, splitsOf, applyViewTransforms, assignSplits, constantTimestamps, fitViewTransforms, microsOf, normalizeSplit, splitVector,
   takeSplit, viewColumnTypes, type SplitName,
@@ -219,8 +219,11 @@ export class StoreService implements StoreWorkerApi {
       if ((await online.watermark(group)) !== previous) return;
       const columns = definition.primaryKey.map((k) => ({ name: k, type: definition.features.find((f) => f.name === k)!.type }));
       const given = keys.format === 'rows' ? keys.rows : keys.format === 'arrow' ? tableFromIPC(keys.ipc).toArray().map((r: { toJSON(): Record<string, unknown> }) => r.toJSON()) : [];
-      // Key columns are matched ignoring case, as the offline delete matches them.
-      const rows = given.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [columns.find((c) => nameKey(c.name) === nameKey(k))?.name ?? k, v])));
+      // Key columns are matched as the offline delete matches them (exact name first, then ignoring case).
+      const rows = given.map((r) => {
+        const found = matchColumns(definition.primaryKey, Object.keys(r));
+        return Object.fromEntries(definition.primaryKey.map((k) => [k, r[found.get(k) ?? k]]));
+      });
       await online.delete(group, rows.map((r) => encodeEntityKey(r, columns)), commitId);
     });
     // Not caught up (or keys in another form): the next materialization rebuilds the group (a delete is pending).
