@@ -26,6 +26,7 @@
  * @module
  */
 import { InvalidArgumentError } from '../errors.ts';
+import { describeValue } from '../util/describe.ts';
 
 /** Bounds one overall metric: passes when `min <= value <= max` (either bound may be left out, not both). */
 export interface ThresholdGate {
@@ -76,19 +77,11 @@ const SHOWN_DIGITS = 4;
 // ---------------------------------------------------------------------------------------------------------------------
 // Validation
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) {
-    return String(value);
-  }
-  return Array.isArray(value) ? 'an array' : typeof value;
-}
-
 function optionalNumber(gate: Record<string, unknown>, key: string, where: string, index: number): number | undefined {
   const value = gate[key];
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new InvalidArgumentError(`${where}: '${key}' must be a finite number, got ${describe(value)}.`, {
+    throw new InvalidArgumentError(`${where}: '${key}' must be a finite number, got ${describeValue(value)}.`, {
       details: { index, key },
     });
   }
@@ -109,14 +102,14 @@ function optionalNumber(gate: Record<string, unknown>, key: string, where: strin
  */
 export function validateGates(gates: unknown): Gate[] {
   if (!Array.isArray(gates)) {
-    throw new InvalidArgumentError(`Gates must be an array, got ${describe(gates)}.`);
+    throw new InvalidArgumentError(`Gates must be an array, got ${describeValue(gates)}.`);
   }
   return gates.map((raw: unknown, index): Gate => {
     const where = `Gate #${index}`;
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
       throw new InvalidArgumentError(
         `${where} must be an object like { metric: 'rmse', max: 2.5 } or { sliceBy: 'city', metric: 'accuracy', ` +
-          `maxGap: 0.1 }, got ${describe(raw)}.`,
+          `maxGap: 0.1 }, got ${describeValue(raw)}.`,
         { details: { index } },
       );
     }
@@ -135,7 +128,7 @@ export function validateGates(gates: unknown): Gate[] {
       );
     }
     if (typeof gate.metric !== 'string' || gate.metric.length === 0) {
-      throw new InvalidArgumentError(`${where} needs a 'metric' naming a metric, got ${describe(gate.metric)}.`, {
+      throw new InvalidArgumentError(`${where} needs a 'metric' naming a metric, got ${describeValue(gate.metric)}.`, {
         details: { index },
       });
     }
@@ -143,14 +136,14 @@ export function validateGates(gates: unknown): Gate[] {
     if (isSlice) {
       if (typeof gate.sliceBy !== 'string' || gate.sliceBy.length === 0) {
         throw new InvalidArgumentError(
-          `${where} (${metric}) needs 'sliceBy' naming the slice column, got ${describe(gate.sliceBy)}.`,
+          `${where} (${metric}) needs 'sliceBy' naming the slice column, got ${describeValue(gate.sliceBy)}.`,
           { details: { index, metric } },
         );
       }
       const maxGap = optionalNumber(gate, 'maxGap', `${where} (${metric} by ${gate.sliceBy})`, index);
       if (maxGap === undefined || maxGap < 0) {
         throw new InvalidArgumentError(
-          `${where} (${metric} by ${gate.sliceBy}) needs a 'maxGap' >= 0, got ${describe(gate.maxGap)}.`,
+          `${where} (${metric} by ${gate.sliceBy}) needs a 'maxGap' >= 0, got ${describeValue(gate.maxGap)}.`,
           { details: { index, metric } },
         );
       }
@@ -321,7 +314,7 @@ function sliceKey(value: unknown, row: number): string {
     return String(value);
   }
   throw new InvalidArgumentError(
-    `sliceIndices: row ${row} of the slice column is ${describe(value)}; slice by strings, numbers, booleans, ` +
+    `sliceIndices: row ${row} of the slice column is ${describeValue(value)}; slice by strings, numbers, booleans, ` +
       'bigints or dates (convert other values to a string key first).',
     { details: { row } },
   );

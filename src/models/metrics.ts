@@ -20,6 +20,7 @@
  * @module
  */
 import { InvalidArgumentError } from '../errors.ts';
+import { describeValue } from '../util/describe.ts';
 
 /** Metrics of a regression model. */
 export interface RegressionMetrics {
@@ -67,14 +68,6 @@ const EPSILON = 1e-15;
 // ---------------------------------------------------------------------------------------------------------------------
 // Validation
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) {
-    return String(value);
-  }
-  return typeof value;
-}
-
 function isArrayLike(value: unknown): value is ArrayLike<unknown> {
   if (typeof value !== 'object' || value === null) return false;
   const length = (value as { length?: unknown }).length;
@@ -85,7 +78,7 @@ function isArrayLike(value: unknown): value is ArrayLike<unknown> {
 function matchedLength(where: string, a: unknown, aName: string, b: unknown, bName: string): number {
   for (const [value, name] of [[a, aName], [b, bName]] as const) {
     if (!isArrayLike(value)) {
-      throw new InvalidArgumentError(`${where}: '${name}' must be an array or typed array, got ${describe(value)}.`);
+      throw new InvalidArgumentError(`${where}: '${name}' must be an array or typed array, got ${describeValue(value)}.`);
     }
   }
   const n = (a as ArrayLike<unknown>).length;
@@ -107,7 +100,7 @@ function nonEmpty(where: string, n: number): void {
 }
 
 function badValue(where: string, name: string, row: number, value: unknown, rule: string): InvalidArgumentError {
-  return new InvalidArgumentError(`${where}: row ${row} of '${name}' is ${describe(value)}; ${rule}.`, {
+  return new InvalidArgumentError(`${where}: row ${row} of '${name}' is ${describeValue(value)}; ${rule}.`, {
     details: { argument: name, row },
   });
 }
@@ -252,7 +245,7 @@ export function binaryClassificationMetrics(
   const where = 'binaryClassificationMetrics';
   const n = matchedLength(where, yTrue, 'yTrue', probability, 'probability');
   if (!(typeof threshold === 'number' && threshold >= 0 && threshold <= 1)) {
-    throw new InvalidArgumentError(`${where}: threshold must be a number in [0, 1], got ${describe(threshold)}.`);
+    throw new InvalidArgumentError(`${where}: threshold must be a number in [0, 1], got ${describeValue(threshold)}.`);
   }
   // Positive scores fill the buffer from the front, negative scores from the back.
   const scores = new Float64Array(n);
@@ -316,7 +309,7 @@ function flatProbabilities(where: string, probabilities: unknown, n: number): { 
     if (k < 2) {
       throw new InvalidArgumentError(
         `${where}: row 0 of 'probabilities' must be an array of at least 2 class probabilities, got ` +
-          `${isArrayLike(firstRow) ? `${k} values` : describe(firstRow)}.`,
+          `${isArrayLike(firstRow) ? `${k} values` : describeValue(firstRow)}.`,
         { details: { row: 0 } },
       );
     }
@@ -325,7 +318,7 @@ function flatProbabilities(where: string, probabilities: unknown, n: number): { 
       const row = rows[i];
       if (!isArrayLike(row) || row.length !== k) {
         throw new InvalidArgumentError(
-          `${where}: row ${i} of 'probabilities' has ${isArrayLike(row) ? `${row.length} values` : describe(row)} ` +
+          `${where}: row ${i} of 'probabilities' has ${isArrayLike(row) ? `${row.length} values` : describeValue(row)} ` +
             `but row 0 has ${k}; give every row one probability per class.`,
           { details: { row: i } },
         );
@@ -342,13 +335,13 @@ function flatProbabilities(where: string, probabilities: unknown, n: number): { 
     const { data, classes } = probabilities as { data: unknown; classes?: unknown };
     if (!(typeof classes === 'number' && Number.isInteger(classes) && classes >= 2)) {
       throw new InvalidArgumentError(
-        `${where}: 'probabilities.classes' must be an integer >= 2, got ${describe(classes)}.`,
+        `${where}: 'probabilities.classes' must be an integer >= 2, got ${describeValue(classes)}.`,
       );
     }
     if (!isArrayLike(data) || data.length !== n * classes) {
       throw new InvalidArgumentError(
         `${where}: 'probabilities.data' must hold ${n} rows × ${classes} classes = ${n * classes} values, got ` +
-          `${isArrayLike(data) ? data.length : describe(data)}.`,
+          `${isArrayLike(data) ? data.length : describeValue(data)}.`,
         { details: { rows: n, classes } },
       );
     }
@@ -356,7 +349,7 @@ function flatProbabilities(where: string, probabilities: unknown, n: number): { 
     return { data: data as ArrayLike<number>, k: classes };
   }
   throw new InvalidArgumentError(
-    `${where}: 'probabilities' must be an array of rows or { data, classes }, got ${describe(probabilities)}.`,
+    `${where}: 'probabilities' must be an array of rows or { data, classes }, got ${describeValue(probabilities)}.`,
   );
 }
 
@@ -389,7 +382,7 @@ function flatProbabilities(where: string, probabilities: unknown, n: number): { 
 export function multiclassMetrics(yTrue: ArrayLike<number>, probabilities: ClassProbabilities): ClassificationMetrics {
   const where = 'multiclassMetrics';
   if (!isArrayLike(yTrue)) {
-    throw new InvalidArgumentError(`${where}: 'yTrue' must be an array or typed array, got ${describe(yTrue)}.`);
+    throw new InvalidArgumentError(`${where}: 'yTrue' must be an array or typed array, got ${describeValue(yTrue)}.`);
   }
   const n = yTrue.length;
   nonEmpty(where, n);

@@ -2,6 +2,7 @@ import type { FeatureType } from '../definitions/types.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import { instantToMillis, type Instant } from '../offline/filters.ts';
 import type { EntityKey } from './indexeddb.ts';
+import { describeValue } from '../util/describe.ts';
 
 /**
  * One key value as stored in the online store: strings as they are, int32 and int64 as numbers (an int64 beyond
@@ -19,7 +20,7 @@ export function encodeKeyValue(value: unknown, type: FeatureType, column: string
       if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
       if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
       if (typeof value === 'string' && /^-?\d+$/.test(value)) return encodeKeyValue(BigInt(value), type, column);
-      throw new InvalidArgumentError(`Key column '${column}' is ${type}; got ${describe(value)}.`);
+      throw new InvalidArgumentError(`Key column '${column}' is ${type}; got ${describeValue(value)}.`);
     }
     case 'date': {
       const ms = instantToMillis(value as Instant, column);
@@ -36,8 +37,4 @@ export function encodeEntityKey(entity: Record<string, unknown>, columns: readon
     if (!(c.name in entity)) throw new InvalidArgumentError(`The entity has no '${c.name}' (needed: ${columns.map((k) => k.name).join(', ')}).`);
     return encodeKeyValue(entity[c.name], c.type, c.name);
   });
-}
-
-function describe(value: unknown): string {
-  return typeof value === 'string' ? `'${value}'` : typeof value === 'number' || typeof value === 'boolean' ? String(value) : typeof value;
 }
