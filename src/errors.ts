@@ -254,3 +254,13 @@ export function throwIfAborted(signal: AbortSignal | undefined, what: string): v
     });
   }
 }
+
+/** An error as plain data for a record or result: its class name, Larder code (null for foreign errors), message. */
+export function errorSummary(error: unknown): { name: string; code: string | null; message: string } {
+  const e = error as { name?: unknown; message?: unknown } | null;
+  return {
+    name: typeof e?.name === 'string' ? e.name : 'Error',
+    code: error instanceof LarderError ? error.code : null,
+    message: typeof e?.message === 'string' ? e.message : String(error),
+  };
+}

@@ -1,7 +1,7 @@
 import * as Comlink from 'comlink';
 import { tableFromIPC, type Table } from 'apache-arrow';
 import type { FeatureViewDefinition } from '../definitions/feature-view.ts';
-import { InvalidArgumentError, LarderError, OperationAbortedError, throwIfAborted } from '../errors.ts';
+import { InvalidArgumentError, OperationAbortedError, errorSummary, throwIfAborted } from '../errors.ts';
 import type { BackendName } from '../models/backend.ts';
 import { evaluateGates, sliceIndices, validateGates, type Gate, type GateReport } from '../models/gates.ts';
 import type { ClassificationMetrics, RegressionMetrics } from '../models/metrics.ts';
@@ -198,7 +198,7 @@ export async function train(api: Comlink.Remote<StoreWorkerApi>, view: FeatureVi
     const aborted = error instanceof OperationAbortedError;
     await end({
       status: aborted ? 'aborted' : 'failed',
-      error: { name: (error as Error).name, code: error instanceof LarderError ? error.code : null, message: (error as Error).message },
+      error: errorSummary(error),
     }).catch(() => undefined); // the training error is the one to report
     throw error;
   }

@@ -4,7 +4,7 @@ import {
   type FeatureGroupDefinition, type FeatureGroupSpec,
 } from '../definitions/feature-group.ts';
 import { nameKey, validateName } from '../definitions/names.ts';
-import { InvalidArgumentError, InvalidNameError, NotFoundError, SchemaConflictError, StoreClosedError, throwIfAborted } from '../errors.ts';
+import { InvalidArgumentError, InvalidNameError, NotFoundError, SchemaConflictError, StoreClosedError, errorSummary, throwIfAborted } from '../errors.ts';
 import { DuckDbOfflineStore, tableNameOf } from '../offline/duckdb/offline-store.ts';
 import { defaultDuckDbAssets, startDuckDb } from '../offline/duckdb/engine.ts';
 import type { CommitResult, IngestRequest, IngestSource, OperationControl, Progress, ReadRequest, TrainingDataProgress } from '../offline/types.ts';
@@ -633,7 +633,7 @@ export class StoreService implements StoreWorkerApi {
         try {
           await this.materializeOnline(definition, { kind: 'incremental' }, silentControl());
         } catch (error) {
-          return { ...result, onlineError: describeError(error) };
+          return { ...result, onlineError: errorSummary(error) };
         }
       }
       return result;
@@ -679,7 +679,7 @@ export class StoreService implements StoreWorkerApi {
         try {
           await this.deleteOnline(definition, keys, result.commit.commitId);
         } catch (error) {
-          return { ...result, onlineError: describeError(error) };
+          return { ...result, onlineError: errorSummary(error) };
         }
       }
       return result;
@@ -737,16 +737,6 @@ function requestColumnsOfLeft(view: FeatureViewDefinition, left: FeatureGroupDef
 /** An operation control nobody watches: for work that must finish once started (write-through after a commit). */
 function silentControl(): OperationControl {
   return { signal: new AbortController().signal, progress: () => undefined };
-}
-
-/** An error as plain data for a result (its class name, Larder code if any, and message). */
-function describeError(error: unknown): { name: string; code: string | null; message: string } {
-  const e = error as { name?: unknown; code?: unknown; message?: unknown } | null;
-  return {
-    name: typeof e?.name === 'string' ? e.name : 'Error',
-    code: typeof e?.code === 'string' ? e.code : null,
-    message: typeof e?.message === 'string' ? e.message : String(error),
-  };
 }
 
 /** The Web Lock that marks a temporary online database as in use. */
