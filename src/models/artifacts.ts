@@ -176,24 +176,11 @@ const LIST_LIMIT_KEYS = ['layerClasses', 'componentClasses', 'optimizerClasses',
 /** Limit values stay far below 2^53 so that every sum and product of them is exact. */
 const MAX_LIMIT_VALUE = 2 ** 48;
 
-interface Limits {
-  readonly maxJsonChars: number;
-  readonly maxJsonDepth: number;
-  readonly maxLayers: number;
-  readonly maxWeights: number;
-  readonly maxShards: number;
-  readonly maxRank: number;
-  readonly maxNameLength: number;
-  readonly maxShardPathLength: number;
-  readonly maxElementsPerWeight: number;
-  readonly maxTotalElements: number;
-  readonly maxWeightBytes: number;
-  readonly layerClasses: ReadonlySet<string>;
-  readonly componentClasses: ReadonlySet<string>;
-  readonly optimizerClasses: ReadonlySet<string>;
-  readonly dtypes: ReadonlySet<string>;
-  readonly activations: ReadonlySet<string>;
-}
+/** The allowlist fields of {@link ArtifactLimits}. */
+type AllowlistKey = 'layerClasses' | 'componentClasses' | 'optimizerClasses' | 'dtypes' | 'activations';
+
+/** Resolved limits: the numbers as given, the allowlists as sets. */
+type Limits = Omit<ArtifactLimits, AllowlistKey> & { readonly [K in AllowlistKey]: ReadonlySet<string> };
 
 // --- Errors --------------------------------------------------------------------------------------------------------
 
