@@ -3,7 +3,7 @@ import type { DuckDbAssets } from '../offline/duckdb/engine.ts';
 import type { MaterializeRequest, MaterializeResult } from '../online/materialize.ts';
 import type { CommitResult, IngestRequest, IngestSource, Progress, ReadRequest, TrainingDataProgress } from '../offline/types.ts';
 import type {
-  AliasChange, AliasRecord, CommitRecord, FeatureGroupStatistics, ModelVersionRecord, Registry, RunRecord, TrainingDatasetInfo, TrainingDatasetRecord,
+  CommitRecord, FeatureGroupStatistics, Registry, TrainingDatasetInfo, TrainingDatasetRecord,
 } from '../registry/types.ts';
 import type { FeatureViewDefinition, FeatureViewSpec } from '../definitions/feature-view.ts';
 
@@ -31,23 +31,16 @@ export interface OpenRequest {
 }
 
 /** What the store worker exposes (through comlink). Every method may throw a LarderError, rebuilt on the caller's side. */
-export interface StoreWorkerApi {
+/** Experiment tracking and the model registry, served as the registry has them (weights are transferred). */
+type RegistryModelApi = Pick<
+  Registry,
+  'putRun' | 'getRun' | 'listRuns' | 'registerModel' | 'getModel' | 'listModels' | 'readWeights' | 'deleteModel' | 'setAlias' | 'getAlias' | 'listAliases' | 'aliasHistory'
+>;
+
+export interface StoreWorkerApi extends RegistryModelApi {
   open(request: OpenRequest): Promise<void>;
   createFeatureGroup(spec: FeatureGroupSpec): Promise<FeatureGroupDefinition>;
   getFeatureGroup(name: string, version?: number): Promise<FeatureGroupDefinition>;
-  putRun(run: RunRecord): Promise<void>;
-  getRun(id: string): Promise<RunRecord | undefined>;
-  listRuns(model?: string): Promise<RunRecord[]>;
-  registerModel(record: Parameters<Registry['registerModel']>[0], weightData: ArrayBuffer): Promise<ModelVersionRecord>;
-  getModel(name: string, version?: number): Promise<ModelVersionRecord | undefined>;
-  listModels(name?: string): Promise<ModelVersionRecord[]>;
-  /** The weight bytes of a model version (transferred). */
-  readWeights(name: string, version: number): Promise<ArrayBuffer>;
-  deleteModel(name: string, version: number): Promise<void>;
-  setAlias(name: string, alias: string, version: number | null, reason: string): Promise<AliasChange>;
-  getAlias(name: string, alias: string): Promise<AliasRecord | undefined>;
-  listAliases(name: string): Promise<AliasRecord[]>;
-  aliasHistory(name: string): Promise<AliasChange[]>;
   /** The name of the store's online IndexedDB database (readers open it on their own thread). */
   onlineDbName(): string;
   materialize(
