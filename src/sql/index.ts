@@ -35,9 +35,9 @@ export function literal(value: string | number | bigint | boolean | null): Sql {
       return asSql(value ? 'TRUE' : 'FALSE');
     case 'number': {
       if (!Number.isFinite(value)) throw new InvalidArgumentError(`Not a finite number: ${String(value)}`);
-      if (Number.isInteger(value)) return asSql(Object.is(value, -0) ? '0' : String(value));
-      // DuckDB reads 0.1 as DECIMAL, whose conversion to DOUBLE is not always the nearest double; an exponent
-      // makes it a DOUBLE literal, parsed exactly.
+      if (Number.isSafeInteger(value)) return asSql(Object.is(value, -0) ? '0' : String(value));
+      // DuckDB reads 0.1 as DECIMAL, and an integer beyond 2^53 as HUGEINT, whose conversions to DOUBLE are not
+      // always the nearest double; an exponent makes it a DOUBLE literal, parsed exactly.
       const text = String(value);
       return asSql(text.includes('e') ? text : `${text}e0`);
     }

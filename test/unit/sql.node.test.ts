@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { ident, join, literal, sql, timestampLiteral } from '../../src/sql/index.ts';
 import { InvalidArgumentError } from '../../src/errors.ts';
 
@@ -21,6 +22,10 @@ describe('sql quoting', () => {
     expect(literal(12345678901234567890n)).toBe('12345678901234567890');
     expect(literal(-0)).toBe('0');
     expect(literal(1.5e-7)).toBe('1.5e-7');
+    // Integers beyond 2^53 are doubles too: an exponent keeps DuckDB from reading them as HUGEINT and rounding.
+    expect(literal(-4.490014048111487e19)).toBe('-44900140481114870000e0');
+    expect(literal(2 ** 53)).toBe('9007199254740992e0');
+    expect(literal(2 ** 53 - 1)).toBe('9007199254740991');
     expect(() => literal(Number.NaN)).toThrow(InvalidArgumentError);
     expect(() => literal(Number.POSITIVE_INFINITY)).toThrow(InvalidArgumentError);
     expect(literal('a\u0000')).toBe("('a' || chr(0) || '')");
@@ -36,5 +41,22 @@ describe('sql quoting', () => {
     expect(sql`SELECT ${columns} FROM ${ident('t')} WHERE ${ident('a')} = ${literal('x')}`).toBe(
       `SELECT "a", "b" FROM "t" WHERE "a" = 'x'`,
     );
+  });
+});
+
+describe('number literals in DuckDB', () => {
+  it('read back as the same double, fractions and integers beyond 2^53 alike', async () => {
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      const values = [0.1, -4.490014048111487e19, 2 ** 53 + 2, 1.7976931348623157e308, 5e-324, -123456789.12345679, 42];
+      for (const v of values) {
+        const [[got]] = (await connection.runAndReadAll(`SELECT CAST(${literal(v)} AS DOUBLE)`)).getRowsJS() as [[number]];
+        expect(got, String(v)).toBe(v);
+      }
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
   });
 });
