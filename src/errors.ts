@@ -29,7 +29,9 @@ export type ErrorCode =
   | 'QUOTA_EXCEEDED'
   | 'STORAGE_FAILED'
   | 'TRANSFORMATION_MISMATCH'
-  | 'MODEL_ARTIFACT_INVALID';
+  | 'MODEL_ARTIFACT_INVALID'
+  | 'STREAM_OVERFLOW'
+  | 'PIPELINE_FAILED';
 
 export interface LarderErrorOptions {
   details?: Record<string, unknown>;
@@ -182,6 +184,28 @@ export class ModelArtifactError extends LarderError {
   }
 }
 
+/**
+ * A push source (a WebSocket or an EventSource, which cannot be paused) delivered more events than the stream's
+ * buffer holds while the pipeline was still writing earlier ones. Micro-batches already committed stay.
+ */
+export class StreamOverflowError extends LarderError {
+  override name = 'StreamOverflowError';
+  constructor(message: string, options?: LarderErrorOptions) {
+    super('STREAM_OVERFLOW', message, options);
+  }
+}
+
+/**
+ * A feature pipeline run failed. `details.run` is its run record (status `failed`, the error, what it committed
+ * before failing); `cause` is the error the pipeline hit. The chunk or micro-batch it was in left no commit.
+ */
+export class PipelineRunError extends LarderError {
+  override name = 'PipelineRunError';
+  constructor(message: string, options?: LarderErrorOptions) {
+    super('PIPELINE_FAILED', message, options);
+  }
+}
+
 type LarderErrorClass = new (message: string, options: LarderErrorOptions & { details: never }) => LarderError;
 
 const ERROR_CLASSES: Record<string, LarderErrorClass> = {
@@ -199,6 +223,8 @@ const ERROR_CLASSES: Record<string, LarderErrorClass> = {
   StorageError,
   TransformationMismatchError,
   ModelArtifactError,
+  StreamOverflowError,
+  PipelineRunError,
 };
 
 /** The plain-object form of an error, safe for structured clone. */

@@ -79,6 +79,11 @@ export interface ReadOptions {
   columns?: string[];
   /** Read the group as it was right after this commit. */
   asOfCommit?: number;
+  /**
+   * Only rows written by commits after this one (and still current): what arrived since a watermark, whatever the
+   * rows' event times — late rows included.
+   */
+  afterCommit?: number;
   /** Add the `_larder_commit` column (the commit id of each row). */
   withCommitIds?: boolean;
   limit?: number;
@@ -217,12 +222,15 @@ export class FeatureGroup {
     if (limit !== null && (!Number.isSafeInteger(limit) || limit < 0)) throw new InvalidArgumentError('limit must be a non-negative integer.');
     const asOfCommit = options.asOfCommit ?? null;
     if (asOfCommit !== null && (!Number.isSafeInteger(asOfCommit) || asOfCommit < 0)) throw new InvalidArgumentError('asOfCommit must be a commit id.');
+    const afterCommit = options.afterCommit ?? null;
+    if (afterCommit !== null && (!Number.isSafeInteger(afterCommit) || afterCommit < 0)) throw new InvalidArgumentError('afterCommit must be a commit id.');
     const bytes = await this.store.api().read(this.name, this.version, {
       start: options.start === undefined ? null : instantToMillis(options.start, 'start'),
       end: options.end === undefined ? null : instantToMillis(options.end, 'end'),
       where: options.where ?? null,
       columns: options.columns ?? null,
       asOfCommit,
+      afterCommit,
       withCommitIds: options.withCommitIds ?? false,
       limit,
     });

@@ -18,7 +18,7 @@ export type { CommitRecord, CommitKind, FeatureGroupStatistics, ColumnStatistics
 export {
   LarderError, InvalidArgumentError, InvalidNameError, NotFoundError, SchemaConflictError, ValidationError,
   ExpectationFailedError, ParseError, StoreLockedError, StoreClosedError, OperationAbortedError, QuotaExceededError,
-  StorageError, TransformationMismatchError, ModelArtifactError,
+  StorageError, TransformationMismatchError, ModelArtifactError, StreamOverflowError, PipelineRunError,
 } from './errors.ts';
 export { defineOnDemand, type OnDemandFeature, type OnDemandInputs, type OnDemandReference } from './transforms/on-demand.ts';
 export type { ErrorCode, ValidationProblem } from './errors.ts';

@@ -29,6 +29,8 @@ export interface ReadRequest {
   where: Where | null;
   columns: string[] | null;
   asOfCommit: number | null;
+  /** Only rows written by commits after this one. */
+  afterCommit: number | null;
   withCommitIds: boolean;
   limit: number | null;
 }

@@ -4,9 +4,10 @@ import { nameKey } from '../definitions/names.ts';
 import { NotFoundError, QuotaExceededError, StorageError } from '../errors.ts';
 import type { FeatureViewDefinition } from '../definitions/feature-view.ts';
 import type {
-  AliasChange, AliasRecord, CommitRecord, FeatureGroupStatistics, ModelVersionRecord, Registry, RunRecord, TrainingDatasetRecord,
+  AliasChange, AliasRecord, CommitRecord, FeatureGroupStatistics, ModelVersionRecord, PipelineDefinition, PipelineRunRecord, Registry, RunRecord,
+  TrainingDatasetRecord,
 } from './types.ts';
-import { assertUnaliased, joinChunks, validateAlias, weightChunks } from './models.ts';
+import { assertUnaliased, byStart, joinChunks, validateAlias, weightChunks } from './models.ts';
 
 interface StoredFeatureGroup {
   nameKey: string;
@@ -36,9 +37,11 @@ interface RegistrySchema extends DBSchema {
   modelChunks: { key: [string, number, number]; value: ArrayBuffer };
   aliases: { key: [string, string]; value: AliasRecord & { nameKey: string; aliasKey: string } };
   aliasHistory: { key: number; value: AliasChange & { nameKey: string }; indexes: { byModel: string } };
+  pipelines: { key: string; value: PipelineDefinition & { nameKey: string } };
+  pipelineRuns: { key: string; value: PipelineRunRecord & { pipelineKey: string }; indexes: { byPipeline: string } };
 }
 
-export const REGISTRY_DB_VERSION = 3;
+export const REGISTRY_DB_VERSION = 4;
 
 /** The IndexedDB database name of a store's registry. */
 export function registryDbName(storeName: string): string {
@@ -78,6 +81,10 @@ export class IndexedDbRegistry implements Registry {
             database.createObjectStore('modelChunks');
             database.createObjectStore('aliases', { keyPath: ['nameKey', 'aliasKey'] });
             database.createObjectStore('aliasHistory', { autoIncrement: true }).createIndex('byModel', 'nameKey');
+          }
+          if (oldVersion < 4) {
+            database.createObjectStore('pipelines', { keyPath: 'nameKey' });
+            database.createObjectStore('pipelineRuns', { keyPath: 'id' }).createIndex('byPipeline', 'pipelineKey');
           }
         },
       });
@@ -230,7 +237,7 @@ export class IndexedDbRegistry implements Registry {
 
   async listRuns(model?: string): Promise<RunRecord[]> {
     const rows = model === undefined ? await this.db.getAll('runs') : await this.db.getAllFromIndex('runs', 'byModel', nameKey(model));
-    return rows.map(({ modelKey: _modelKey, ...run }) => run).sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : 1));
+    return rows.map(({ modelKey: _modelKey, ...run }) => run).sort(byStart);
   }
 
   async registerModel(
@@ -344,6 +351,49 @@ export class IndexedDbRegistry implements Registry {
 
   async aliasHistory(name: string): Promise<AliasChange[]> {
     return (await this.db.getAllFromIndex('aliasHistory', 'byModel', nameKey(name))).map(({ nameKey: _n, ...change }) => change);
+  }
+
+  async putPipeline(definition: PipelineDefinition): Promise<void> {
+    try {
+      const tx = this.db.transaction('pipelines', 'readwrite', { durability: 'strict' });
+      await Promise.all([tx.store.put({ ...definition, nameKey: nameKey(definition.name) }), tx.done]);
+    } catch (error) {
+      wrap(error, `saving pipeline ${definition.name}`);
+    }
+  }
+
+  async getPipeline(name: string): Promise<PipelineDefinition | undefined> {
+    const stored = await this.db.get('pipelines', nameKey(name));
+    if (stored === undefined) return undefined;
+    const { nameKey: _key, ...definition } = stored;
+    return definition;
+  }
+
+  async listPipelines(): Promise<PipelineDefinition[]> {
+    return (await this.db.getAll('pipelines')).map(({ nameKey: _key, ...definition }) => definition);
+  }
+
+  async putPipelineRun(run: PipelineRunRecord): Promise<void> {
+    try {
+      const tx = this.db.transaction('pipelineRuns', 'readwrite', { durability: 'strict' });
+      await Promise.all([tx.store.put({ ...run, pipelineKey: nameKey(run.pipeline) }), tx.done]);
+    } catch (error) {
+      wrap(error, `saving pipeline run ${run.id}`);
+    }
+  }
+
+  async getPipelineRun(id: string): Promise<PipelineRunRecord | undefined> {
+    const stored = await this.db.get('pipelineRuns', id);
+    if (stored === undefined) return undefined;
+    const { pipelineKey: _key, ...run } = stored;
+    return run;
+  }
+
+  async listPipelineRuns(pipeline?: string): Promise<PipelineRunRecord[]> {
+    const rows = pipeline === undefined
+      ? await this.db.getAll('pipelineRuns')
+      : await this.db.getAllFromIndex('pipelineRuns', 'byPipeline', nameKey(pipeline));
+    return rows.map(({ pipelineKey: _key, ...run }) => run).sort(byStart);
   }
 
   close(): void {

@@ -2,9 +2,10 @@ import type { FeatureGroupDefinition } from '../definitions/feature-group.ts';
 import { nameKey } from '../definitions/names.ts';
 import type { FeatureViewDefinition } from '../definitions/feature-view.ts';
 import { NotFoundError } from '../errors.ts';
-import { assertUnaliased, joinChunks, validateAlias, weightChunks } from './models.ts';
+import { assertUnaliased, byStart, joinChunks, validateAlias, weightChunks } from './models.ts';
 import type {
-  AliasChange, AliasRecord, CommitRecord, FeatureGroupStatistics, ModelVersionRecord, Registry, RunRecord, TrainingDatasetRecord,
+  AliasChange, AliasRecord, CommitRecord, FeatureGroupStatistics, ModelVersionRecord, PipelineDefinition, PipelineRunRecord, Registry, RunRecord,
+  TrainingDatasetRecord,
 } from './types.ts';
 
 const groupId = (name: string, version: number): string => `${nameKey(name)}\u0000${version}`;
@@ -22,6 +23,8 @@ export class MemoryRegistry implements Registry {
   private readonly chunks = new Map<string, ArrayBuffer[]>();
   private readonly aliases = new Map<string, AliasRecord>();
   private readonly history: AliasChange[] = [];
+  private readonly pipelines = new Map<string, PipelineDefinition>();
+  private readonly pipelineRuns = new Map<string, PipelineRunRecord>();
 
   putFeatureGroup(definition: FeatureGroupDefinition): Promise<void> {
     this.groups.set(groupId(definition.name, definition.version), structuredClone(definition));
@@ -122,7 +125,7 @@ export class MemoryRegistry implements Registry {
   listRuns(model?: string): Promise<RunRecord[]> {
     const list = [...this.runs.values()]
       .filter((r) => model === undefined || nameKey(r.model) === nameKey(model))
-      .sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : 1));
+      .sort(byStart);
     return Promise.resolve(list.map((r) => structuredClone(r)));
   }
 
@@ -189,7 +192,39 @@ export class MemoryRegistry implements Registry {
     return Promise.resolve(this.history.filter((c) => nameKey(c.name) === nameKey(name)).map((c) => structuredClone(c)));
   }
 
+  putPipeline(definition: PipelineDefinition): Promise<void> {
+    this.pipelines.set(nameKey(definition.name), structuredClone(definition));
+    return Promise.resolve();
+  }
+
+  getPipeline(name: string): Promise<PipelineDefinition | undefined> {
+    return Promise.resolve(clone(this.pipelines.get(nameKey(name))));
+  }
+
+  listPipelines(): Promise<PipelineDefinition[]> {
+    const list = [...this.pipelines.values()].sort((a, b) => (nameKey(a.name) < nameKey(b.name) ? -1 : 1));
+    return Promise.resolve(list.map((p) => structuredClone(p)));
+  }
+
+  putPipelineRun(run: PipelineRunRecord): Promise<void> {
+    this.pipelineRuns.set(run.id, structuredClone(run));
+    return Promise.resolve();
+  }
+
+  getPipelineRun(id: string): Promise<PipelineRunRecord | undefined> {
+    return Promise.resolve(clone(this.pipelineRuns.get(id)));
+  }
+
+  listPipelineRuns(pipeline?: string): Promise<PipelineRunRecord[]> {
+    const list = [...this.pipelineRuns.values()]
+      .filter((r) => pipeline === undefined || nameKey(r.pipeline) === nameKey(pipeline))
+      .sort(byStart);
+    return Promise.resolve(list.map((r) => structuredClone(r)));
+  }
+
   close(): void {
+    this.pipelines.clear();
+    this.pipelineRuns.clear();
     this.runs.clear();
     this.models.clear();
     this.chunks.clear();

@@ -45,3 +45,8 @@ export function assertUnaliased(name: string, version: number, aliases: readonly
     });
   }
 }
+
+/** Orders run records (training or pipeline runs) oldest first, by start time then id. */
+export function byStart(a: { startedAt: number; id: string }, b: { startedAt: number; id: string }): number {
+  return a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}

@@ -146,6 +146,81 @@ export interface AliasChange {
   reason: string;
 }
 
+/** A feature group version a pipeline reads or writes. */
+export interface GroupRef {
+  group: string;
+  version: number;
+}
+
+/** When a registered pipeline runs by itself while the app is open. */
+export interface PipelineSchedule {
+  /** Milliseconds between runs. */
+  everyMs: number;
+  /** Also run when the browser comes back online (default true). */
+  onOnline: boolean;
+  /** The mode of scheduled runs (default 'incremental'). */
+  mode: 'window' | 'incremental';
+  /** Parameters of scheduled runs. */
+  params: Record<string, unknown>;
+}
+
+/** A registered feature pipeline: what it reads and writes and when it runs (its code lives in its worker module). */
+export interface PipelineDefinition {
+  name: string;
+  /** Groups whose new commits incremental runs receive (`ctx.changes`). */
+  inputs: GroupRef[];
+  /** Groups the pipeline writes; each chunk or micro-batch commits to all of them at once. */
+  outputs: GroupRef[];
+  /** Backfill chunk length in milliseconds, or null for one chunk per run. */
+  chunkMs: number | null;
+  schedule: PipelineSchedule | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Where a pipeline run stands. */
+export type PipelineRunStatus = 'running' | 'succeeded' | 'failed' | 'aborted';
+
+/** A chunk of a windowed run (or a micro-batch of a stream run) and the commits it made. */
+export interface PipelineChunk {
+  index: number;
+  /** The chunk's window (epoch ms; null start = from the beginning). Null for micro-batches. */
+  start: number | null;
+  end: number | null;
+  /** committed: written by this run; skipped: committed earlier by the run this one resumes. */
+  status: 'committed' | 'skipped';
+  /** One commit per output, in output order. */
+  commitIds: number[];
+  rows: number;
+}
+
+/** One run of a feature pipeline. */
+export interface PipelineRunRecord {
+  /** A random UUID. */
+  id: string;
+  pipeline: string;
+  status: PipelineRunStatus;
+  mode: 'window' | 'incremental' | 'stream';
+  /** What started it. */
+  trigger: 'manual' | 'schedule' | 'online' | 'service-worker' | 'resume';
+  /** The event-time window (epoch ms; start null = from the beginning). Null for stream runs. */
+  window: { start: number | null; end: number | null } | null;
+  params: Record<string, unknown>;
+  /** Commit ranges of the inputs this run received: commits in (afterCommit, throughCommit]. */
+  inputs: (GroupRef & { afterCommit: number; throughCommit: number })[];
+  /** Rows written per output group, with the commit ids and validation reports of its commits. */
+  outputs: (GroupRef & { rows: number; commitIds: number[]; validation: ValidationReport[] })[];
+  chunks: PipelineChunk[];
+  /** The run whose committed chunks this one skipped (see `resume`), or null. */
+  resumeOf: string | null;
+  /** The last log lines of the run (at most 200). */
+  logs: { at: number; level: 'info' | 'warn' | 'error'; message: string }[];
+  startedAt: number;
+  endedAt: number | null;
+  durationMs: number | null;
+  error: { name: string; code: string | null; message: string } | null;
+}
+
 /**
  * The registry port: definitions, commit ledger mirror and statistics. Implemented on IndexedDB for
  * persistent stores and in memory for `persist: false`; both pass the same contract suite.
@@ -189,5 +264,12 @@ export interface Registry {
   listAliases(name: string): Promise<AliasRecord[]>;
   /** Every move of a model's aliases, oldest first. */
   aliasHistory(name: string): Promise<AliasChange[]>;
+  putPipeline(definition: PipelineDefinition): Promise<void>;
+  getPipeline(name: string): Promise<PipelineDefinition | undefined>;
+  listPipelines(): Promise<PipelineDefinition[]>;
+  putPipelineRun(run: PipelineRunRecord): Promise<void>;
+  getPipelineRun(id: string): Promise<PipelineRunRecord | undefined>;
+  /** Runs, oldest first; of one pipeline when given. */
+  listPipelineRuns(pipeline?: string): Promise<PipelineRunRecord[]>;
   close(): void;
 }

@@ -34,8 +34,16 @@ export interface OpenRequest {
 /** Experiment tracking and the model registry, served as the registry has them (weights are transferred). */
 type RegistryModelApi = Pick<
   Registry,
-  'putRun' | 'getRun' | 'listRuns' | 'registerModel' | 'getModel' | 'listModels' | 'readWeights' | 'deleteModel' | 'setAlias' | 'getAlias' | 'listAliases' | 'aliasHistory'
+  | 'putRun' | 'getRun' | 'listRuns' | 'registerModel' | 'getModel' | 'listModels' | 'readWeights' | 'deleteModel' | 'setAlias' | 'getAlias'
+  | 'listAliases' | 'aliasHistory' | 'putPipeline' | 'getPipeline' | 'listPipelines' | 'putPipelineRun' | 'getPipelineRun' | 'listPipelineRuns'
 >;
+
+/** One batch of {@link StoreWorkerApi.insertBatches}. */
+export interface BatchRequest extends IngestRequest {
+  name: string;
+  version: number;
+  source: IngestSource;
+}
 
 export interface StoreWorkerApi extends RegistryModelApi {
   open(request: OpenRequest): Promise<void>;
@@ -60,6 +68,14 @@ export interface StoreWorkerApi extends RegistryModelApi {
     operationId: number,
     onProgress: ((progress: Progress) => void) | null,
   ): Promise<CommitResult>;
+  /** Writes batches to several groups as one transaction: all commit or none does. */
+  insertBatches(batches: readonly BatchRequest[], operationId: number, onProgress: ((progress: Progress) => void) | null): Promise<CommitResult[]>;
+  /** The commit a batch id made, or null. */
+  findBatch(name: string, version: number, batchId: string): Promise<CommitRecord | null>;
+  /** The group's latest commit id (0 when it has none). */
+  latestCommitId(name: string, version: number): Promise<number>;
+  /** Serves the store on another port as well (for pipeline workers). */
+  connect(port: MessagePort): void;
   read(name: string, version: number, request: ReadRequest): Promise<Uint8Array>;
   commits(name: string, version: number): Promise<CommitRecord[]>;
   statistics(name: string, version: number, commitId: number | null): Promise<FeatureGroupStatistics>;

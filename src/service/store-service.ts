@@ -10,8 +10,10 @@ import { defaultDuckDbAssets, startDuckDb } from '../offline/duckdb/engine.ts';
 import type { CommitResult, IngestRequest, IngestSource, OperationControl, Progress, ReadRequest, TrainingDataProgress } from '../offline/types.ts';
 import { IndexedDbRegistry } from '../registry/indexeddb.ts';
 import { MemoryRegistry } from '../registry/memory.ts';
-import type { AliasChange, AliasRecord, CommitRecord, FeatureGroupStatistics, ModelVersionRecord, Registry, RunRecord } from '../registry/types.ts';
-import type { OpenRequest, StoreWorkerApi, TrainingDataRequest, TrainingDataResult } from '../rpc/store-api.ts';
+import type {
+  AliasChange, AliasRecord, CommitRecord, FeatureGroupStatistics, ModelVersionRecord, PipelineDefinition, PipelineRunRecord, Registry, RunRecord,
+} from '../registry/types.ts';
+import type { BatchRequest, OpenRequest, StoreWorkerApi, TrainingDataRequest, TrainingDataResult } from '../rpc/store-api.ts';
 import { normalizeFeatureView, sameView, type FeatureViewDefinition, type FeatureViewSpec } from '../definitions/feature-view.ts';
 import type { TrainingDatasetInfo, TrainingDatasetRecord } from '../registry/types.ts';
 import type { FeatureType } from '../definitions/types.ts';
@@ -107,15 +109,16 @@ export class StoreService implements StoreWorkerApi {
   /** Repairs what a killed tab can leave between the registry and DuckDB: missing tables and unmirrored commits. */
   private async reconcile(): Promise<void> {
     const { registry, offline } = this.open_();
-    // A training run still 'running' belonged to a tab that died with it (this worker holds the store's lock now).
+    // A training or pipeline run still 'running' belonged to a tab that died with it (this worker holds the store's
+    // lock now).
+    const interrupted = { name: 'OperationAbortedError', code: 'ABORTED', message: 'Interrupted: the tab or worker running it closed before it ended.' };
     for (const run of await registry.listRuns()) {
+      if (run.status === 'running') await registry.putRun({ ...run, status: 'aborted', endedAt: Date.now(), error: interrupted });
+    }
+    for (const run of await registry.listPipelineRuns()) {
       if (run.status !== 'running') continue;
-      await registry.putRun({
-        ...run,
-        status: 'aborted',
-        endedAt: Date.now(),
-        error: { name: 'OperationAbortedError', code: 'ABORTED', message: 'Interrupted: the tab or worker running it closed before it ended.' },
-      });
+      const endedAt = Date.now();
+      await registry.putPipelineRun({ ...run, status: 'aborted', endedAt, durationMs: endedAt - run.startedAt, error: interrupted });
     }
     const definitions = await registry.listFeatureGroups();
     const tables = new Set(await offline.tableNames());
@@ -230,7 +233,32 @@ export class StoreService implements StoreWorkerApi {
     if ((await online.watermark(onlineGroupKey(definition))) < commitId) await this.materializeOnline(definition, { kind: 'incremental' }, silentControl());
   }
 
-  // Experiment tracking and the model registry: the registry's own operations, served as they are.
+  // Experiment tracking, the model registry and pipeline records: the registry's own operations, served as they are.
+
+  async putPipeline(definition: PipelineDefinition): Promise<void> {
+    validateName(definition.name, 'pipeline');
+    await this.open_().registry.putPipeline(definition);
+  }
+
+  getPipeline(name: string): Promise<PipelineDefinition | undefined> {
+    return this.open_().registry.getPipeline(name);
+  }
+
+  listPipelines(): Promise<PipelineDefinition[]> {
+    return this.open_().registry.listPipelines();
+  }
+
+  async putPipelineRun(run: PipelineRunRecord): Promise<void> {
+    await this.open_().registry.putPipelineRun(run);
+  }
+
+  getPipelineRun(id: string): Promise<PipelineRunRecord | undefined> {
+    return this.open_().registry.getPipelineRun(id);
+  }
+
+  listPipelineRuns(pipeline?: string): Promise<PipelineRunRecord[]> {
+    return this.open_().registry.listPipelineRuns(pipeline);
+  }
 
   async putRun(run: RunRecord): Promise<void> {
     await this.open_().registry.putRun(run);
@@ -412,7 +440,7 @@ export class StoreService implements StoreWorkerApi {
     }
     requestColumnsOfLeft(view, left);
     const ipc = await this.open_().offline.read(left, {
-      start: request.start, end: request.end, where: null, columns: names, asOfCommit: null, withCommitIds: false, limit: null,
+      start: request.start, end: request.end, where: null, columns: names, asOfCommit: null, afterCommit: null, withCommitIds: false, limit: null,
     });
     return tableFromIPC(ipc);
   }
@@ -621,25 +649,56 @@ export class StoreService implements StoreWorkerApi {
     operationId: number,
     onProgress: ((progress: Progress) => void) | null,
   ): Promise<CommitResult> {
+    const [result] = await this.insertBatches([{ name, version, source, ...request }], operationId, onProgress);
+    return result!;
+  }
+
+  async insertBatches(
+    batches: readonly BatchRequest[],
+    operationId: number,
+    onProgress: ((progress: Progress) => void) | null,
+  ): Promise<CommitResult[]> {
     const control = this.control(operationId, onProgress);
     try {
-      const definition = await this.definition(name, version);
+      if (!Array.isArray(batches)) throw new InvalidArgumentError('insertBatches takes an array of batches.');
+      const items = await Promise.all(
+        batches.map(async (b) => ({ definition: await this.definition(b.name, b.version), source: b.source, request: { mode: b.mode, batchId: b.batchId } })),
+      );
       const { registry, offline } = this.open_();
-      const result = await offline.ingest(definition, source, request, control);
-      if (!result.reused) await registry.putCommits([result.commit]);
-      // Write-through: the commit (and any commit a killed tab left unapplied) reaches the online store before the
-      // insert resolves. The commit is durable already, so an abort no longer applies.
-      if (definition.online) {
-        try {
-          await this.materializeOnline(definition, { kind: 'incremental' }, silentControl());
-        } catch (error) {
-          return { ...result, onlineError: errorSummary(error) };
-        }
-      }
-      return result;
+      const results = await offline.ingestAll(items, control);
+      const fresh = results.filter((r) => !r.reused).map((r) => r.commit);
+      if (fresh.length > 0) await registry.putCommits(fresh);
+      // Write-through: the commits (and any commit a killed tab left unapplied) reach the online store before the
+      // call resolves. They are durable already, so an abort no longer applies.
+      return await Promise.all(
+        results.map(async (result, i) => {
+          const { definition } = items[i]!;
+          if (!definition.online) return result;
+          try {
+            await this.materializeOnline(definition, { kind: 'incremental' }, silentControl());
+            return result;
+          } catch (error) {
+            return { ...result, onlineError: errorSummary(error) };
+          }
+        }),
+      );
     } finally {
       await control.done();
     }
+  }
+
+  async findBatch(name: string, version: number, batchId: string): Promise<CommitRecord | null> {
+    const definition = await this.definition(name, version);
+    return (await this.open_().offline.findBatch(definition, batchId)) ?? null;
+  }
+
+  async latestCommitId(name: string, version: number): Promise<number> {
+    return this.open_().offline.latestCommitId(await this.definition(name, version));
+  }
+
+  /** Serves this store on another port too: a pipeline worker talks to the store through it. */
+  connect(port: MessagePort): void {
+    Comlink.expose(this, port);
   }
 
   async read(name: string, version: number, request: ReadRequest): Promise<Uint8Array> {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { deleteDB, openDB } from 'idb';
 import { IndexedDbRegistry, registryDbName } from '../../src/registry/indexeddb.ts';
 import { MemoryRegistry } from '../../src/registry/memory.ts';
-import type { CommitRecord, Registry, RunRecord, TrainingDatasetRecord } from '../../src/registry/types.ts';
+import type { CommitRecord, PipelineDefinition, PipelineRunRecord, Registry, RunRecord, TrainingDatasetRecord } from '../../src/registry/types.ts';
 import { InvalidNameError, NotFoundError } from '../../src/errors.ts';
 import { normalizeFeatureGroup } from '../../src/definitions/feature-group.ts';
 import { normalizeFeatureView, type FeatureViewDefinition } from '../../src/definitions/feature-view.ts';
@@ -33,6 +33,17 @@ const dataset = (viewName: string, viewVersion: number, version: number): Traini
   transforms: null,
   table: `td_${viewName.toLowerCase()}_v${viewVersion}_${version}`,
   onDemand: [], statistics: { rowCount: 0, columns: {} },
+});
+
+const pipeline = (name: string, updatedAt: number): PipelineDefinition => ({
+  name, inputs: [{ group: 'raw', version: 1 }], outputs: [{ group: 'daily', version: 2 }], chunkMs: 86_400_000,
+  schedule: { everyMs: 60_000, onOnline: true, mode: 'incremental', params: { city: 'Seattle' } }, createdAt: 1, updatedAt,
+});
+
+const pipelineRun = (id: string, name: string, startedAt: number): PipelineRunRecord => ({
+  id, pipeline: name, status: 'running', mode: 'window', trigger: 'manual', window: { start: null, end: startedAt },
+  params: { n: 1 }, inputs: [], outputs: [{ group: 'daily', version: 2, rows: 0, commitIds: [], validation: [] }], chunks: [],
+  resumeOf: null, logs: [], startedAt, endedAt: null, durationMs: null, error: null,
 });
 
 /** The registry contract: every implementation must pass it. */
@@ -195,6 +206,25 @@ function registryContract(label: string, open: () => Promise<{ registry: Registr
       expect((await registry.listRuns()).map((r) => r.id)).toEqual(['r3', 'r1', 'r2']);
     });
 
+    it('keeps pipeline definitions by case-insensitive name and their runs per pipeline in start order', async () => {
+      const { registry } = await make();
+      await registry.putPipeline(pipeline('Daily', 1));
+      await registry.putPipeline(pipeline('daily', 2));
+      await registry.putPipeline(pipeline('hourly', 3));
+      expect(await registry.getPipeline('DAILY')).toEqual(pipeline('daily', 2));
+      expect(await registry.getPipeline('none')).toBeUndefined();
+      expect((await registry.listPipelines()).map((p) => [p.name, p.updatedAt]).sort()).toEqual([['daily', 2], ['hourly', 3]]);
+      await registry.putPipelineRun(pipelineRun('b', 'daily', 20));
+      await registry.putPipelineRun(pipelineRun('a', 'Daily', 10));
+      await registry.putPipelineRun(pipelineRun('c', 'hourly', 5));
+      const done = { ...pipelineRun('a', 'Daily', 10), status: 'succeeded' as const, endedAt: 30, durationMs: 20 };
+      await registry.putPipelineRun(done);
+      expect(await registry.getPipelineRun('a')).toEqual(done);
+      expect(await registry.getPipelineRun('zzz')).toBeUndefined();
+      expect((await registry.listPipelineRuns('DAILY')).map((r) => r.id)).toEqual(['a', 'b']);
+      expect((await registry.listPipelineRuns()).map((r) => r.id)).toEqual(['c', 'a', 'b']);
+    });
+
     it('registers model versions with chunked weights; versions are never reused; deletes are refused while aliased', async () => {
       const { registry } = await make();
       // 9 MiB + 3 bytes: three chunks.
@@ -327,9 +357,10 @@ describe('IndexedDB registry: feature views persistence and upgrade', () => {
     }
     const upgraded = await openDB(dbName);
     try {
-      expect(upgraded.version).toBe(3);
+      expect(upgraded.version).toBe(4);
       expect([...upgraded.objectStoreNames].sort()).toEqual([
-        'aliasHistory', 'aliases', 'commits', 'featureGroups', 'featureViews', 'modelChunks', 'modelNames', 'models', 'runs', 'statistics', 'trainingDatasets',
+        'aliasHistory', 'aliases', 'commits', 'featureGroups', 'featureViews', 'modelChunks', 'modelNames', 'models', 'pipelineRuns', 'pipelines',
+        'runs', 'statistics', 'trainingDatasets',
       ]);
     } finally {
       upgraded.close();

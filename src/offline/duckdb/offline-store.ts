@@ -36,6 +36,22 @@ export function tableNameOf(definition: FeatureGroupDefinition): string {
 
 type Row = Record<string, unknown>;
 
+/** One batch of a multi-group write. */
+export interface IngestItem {
+  definition: FeatureGroupDefinition;
+  source: IngestSource;
+  request: IngestRequest;
+}
+
+/** A batch ready to insert itself into its table inside the open transaction. */
+interface Prepared {
+  rows: number | null;
+  /** Whether nulls and NaN were already checked on the Arrow columns (else SQL checks the inserted rows). */
+  valuesChecked: boolean;
+  insert(table: Sql, commitId: number, problems: ProblemCollector): Promise<number>;
+  dispose(): Promise<void>;
+}
+
 function toNumber(value: unknown): number {
   return typeof value === 'bigint' ? Number(value) : (value as number);
 }
@@ -156,7 +172,8 @@ export class DuckDbOfflineStore implements OfflineStore {
     return toNumber(row?.['c'] ?? 0);
   }
 
-  private async findBatch(definition: FeatureGroupDefinition, batchId: string): Promise<CommitRecord | undefined> {
+  /** The ledger entry a batch id made in this group, if any. */
+  async findBatch(definition: FeatureGroupDefinition, batchId: string): Promise<CommitRecord | undefined> {
     const [row] = await this.rows(
       sql`SELECT * FROM ${LEDGER} WHERE group_key = ${literal(nameKey(definition.name))} AND version = ${literal(definition.version)} AND batch_id = ${literal(batchId)}`,
       this.engine.writer,
@@ -165,72 +182,120 @@ export class DuckDbOfflineStore implements OfflineStore {
   }
 
   ingest(definition: FeatureGroupDefinition, source: IngestSource, request: IngestRequest, control: OperationControl): Promise<CommitResult> {
-    const what = `writing to ${definition.name} v${definition.version}`;
+    return this.ingestAll([{ definition, source, request }], control).then(([result]) => result!);
+  }
+
+  /**
+   * Writes several batches, each to its own group, as one DuckDB transaction and one checkpoint: every batch commits
+   * (one commit per group, in order) or none does. A set whose batch ids are all committed already is returned as
+   * `reused`; CSV sources go alone (their fast path restarts the transaction).
+   */
+  ingestAll(items: readonly IngestItem[], control: OperationControl): Promise<CommitResult[]> {
+    if (items.length === 0) throw new InvalidArgumentError('Nothing to write: no batches given.');
+    if (items.length > 1 && items.some((i) => i.source.format === 'csv')) {
+      throw new InvalidArgumentError('A CSV file is written on its own; convert it to rows or Arrow to commit it with other batches.');
+    }
+    const what = `writing to ${items.map((i) => `${i.definition.name} v${i.definition.version}`).join(', ')}`;
     return this.writes.run(async () => {
-      if (request.batchId !== null) {
-        const existing = await this.findBatch(definition, request.batchId);
-        if (existing !== undefined) return { commit: existing, reused: true };
+      const existing = await Promise.all(items.map((i) => (i.request.batchId === null ? undefined : this.findBatch(i.definition, i.request.batchId))));
+      if (existing.every((e) => e !== undefined)) return existing.map((commit) => ({ commit, reused: true }));
+      const partly = existing.findIndex((e) => e !== undefined);
+      if (partly >= 0) {
+        throw new InvalidArgumentError(
+          `Batch id '${items[partly]!.request.batchId}' is committed to ${items[partly]!.definition.name} but the other batches of the set are not; ` +
+            'batches written together must be re-sent together.',
+        );
       }
       throwIfAborted(control.signal, 'The insert');
       control.progress({ phase: 'reading' });
-      const problems = new ProblemCollector();
-      const prepared = await this.prepare(definition, source, problems);
-      if (!problems.empty) {
-        await prepared.dispose();
-        throw validationError(definition, problems.list);
-      }
-      throwIfAborted(control.signal, 'The insert');
-      const w = this.engine.writer;
-      const [seq] = await this.rows(sql`SELECT nextval('_larder_commit_seq') AS c`, w);
-      const commitId = toNumber(seq?.['c']);
-      const table = ident(tableNameOf(definition));
-      let commit: CommitRecord;
-      await w.query(sql`BEGIN TRANSACTION`);
+      const prepared: Prepared[] = [];
+      const problems = items.map(() => new ProblemCollector());
+      const disposeAll = async (): Promise<void> => {
+        for (const p of prepared) await p.dispose();
+      };
       try {
-        control.progress({ phase: 'writing', totalRows: prepared.rows ?? undefined });
-        const rowCount = await prepared.insert(table, commitId, problems);
-        if (!problems.empty) throw validationError(definition, problems.list);
-        control.progress({ phase: 'validating', rows: rowCount, totalRows: rowCount });
-        await this.checkValues(definition, table, commitId, request.mode, prepared.valuesChecked, problems);
-        if (!problems.empty) throw validationError(definition, problems.list);
-        if (request.mode === 'upsert') {
-          const on = join([...definition.primaryKey, definition.eventTime].map((k) => sql`t.${ident(k)} = n.${ident(k)}`), ' AND ');
-          await w.query(sql`UPDATE ${table} AS t SET ${SUPERSEDED} = ${literal(commitId)}
-            FROM (SELECT ${join([...definition.primaryKey, definition.eventTime].map((k) => ident(k)))} FROM ${table} WHERE ${COMMIT} = ${literal(commitId)}) AS n
-            WHERE ${on} AND t.${COMMIT} < ${literal(commitId)} AND t.${SUPERSEDED} IS NULL`);
-        }
-        const report = definition.expectations === null ? null : await this.evaluate(definition, table, commitId, rowCount);
-        if (report !== null && !report.success && report.policy === 'strict') {
-          const failed = report.results.filter((r) => !r.success).map((r) => describeExpectation(r));
-          throw new ExpectationFailedError(
-            `The batch breaks the expectation suite of ${definition.name} v${definition.version}; nothing was written. Failed: ${failed.join('; ')}.`,
-            { details: { report, group: definition.name, version: definition.version } },
-          );
+        for (const [i, item] of items.entries()) {
+          prepared.push(await this.prepare(item.definition, item.source, problems[i]!));
+          if (!problems[i]!.empty) throw validationError(item.definition, problems[i]!.list);
         }
         throwIfAborted(control.signal, 'The insert');
-        commit = {
-          commitId,
-          group: definition.name,
-          version: definition.version,
-          kind: request.mode,
-          committedAt: Date.now(),
-          rowCount,
-          batchId: request.batchId,
-          validation: report,
-        };
-        await this.writeLedger(commit);
+      } catch (error) {
+        await disposeAll();
+        throw error;
+      }
+      const w = this.engine.writer;
+      const commitIds: number[] = [];
+      for (const _ of items) {
+        const [seq] = await this.rows(sql`SELECT nextval('_larder_commit_seq') AS c`, w);
+        commitIds.push(toNumber(seq?.['c']));
+      }
+      const commits: CommitRecord[] = [];
+      const knownRows = prepared.every((p) => p.rows !== null) ? prepared.reduce((sum, p) => sum + p.rows!, 0) : undefined;
+      await w.query(sql`BEGIN TRANSACTION`);
+      try {
+        control.progress({ phase: 'writing', totalRows: knownRows });
+        let written = 0;
+        for (const [i, { definition, request }] of items.entries()) {
+          commits.push(await this.writeBatch(definition, request, prepared[i]!, commitIds[i]!, problems[i]!));
+          written += commits[i]!.rowCount;
+        }
+        control.progress({ phase: 'validating', rows: written, totalRows: written });
+        throwIfAborted(control.signal, 'The insert');
         await w.query(sql`COMMIT`);
       } catch (error) {
         await w.query(sql`ROLLBACK`).catch(() => undefined); // report the failure that caused the rollback
         throw engineError(error, what);
       } finally {
-        await prepared.dispose();
+        await disposeAll();
       }
       control.progress({ phase: 'checkpointing' });
       await this.checkpoint(what);
-      control.progress({ phase: 'done', rows: commit.rowCount, totalRows: commit.rowCount });
-      return { commit, reused: false };
+      const total = commits.reduce((sum, c) => sum + c.rowCount, 0);
+      control.progress({ phase: 'done', rows: total, totalRows: total });
+      return commits.map((commit) => ({ commit, reused: false }));
     });
+  }
+
+  /** Inside the open transaction: inserts one prepared batch as commit `commitId`, checks it and writes its ledger entry. */
+  private async writeBatch(
+    definition: FeatureGroupDefinition,
+    request: IngestRequest,
+    prepared: Prepared,
+    commitId: number,
+    problems: ProblemCollector,
+  ): Promise<CommitRecord> {
+    const w = this.engine.writer;
+    const table = ident(tableNameOf(definition));
+    const rowCount = await prepared.insert(table, commitId, problems);
+    if (!problems.empty) throw validationError(definition, problems.list);
+    await this.checkValues(definition, table, commitId, request.mode, prepared.valuesChecked, problems);
+    if (!problems.empty) throw validationError(definition, problems.list);
+    if (request.mode === 'upsert') {
+      const on = join([...definition.primaryKey, definition.eventTime].map((k) => sql`t.${ident(k)} = n.${ident(k)}`), ' AND ');
+      await w.query(sql`UPDATE ${table} AS t SET ${SUPERSEDED} = ${literal(commitId)}
+        FROM (SELECT ${join([...definition.primaryKey, definition.eventTime].map((k) => ident(k)))} FROM ${table} WHERE ${COMMIT} = ${literal(commitId)}) AS n
+        WHERE ${on} AND t.${COMMIT} < ${literal(commitId)} AND t.${SUPERSEDED} IS NULL`);
+    }
+    const report = definition.expectations === null ? null : await this.evaluate(definition, table, commitId, rowCount);
+    if (report !== null && !report.success && report.policy === 'strict') {
+      const failed = report.results.filter((r) => !r.success).map((r) => describeExpectation(r));
+      throw new ExpectationFailedError(
+        `The batch breaks the expectation suite of ${definition.name} v${definition.version}; nothing was written. Failed: ${failed.join('; ')}.`,
+        { details: { report, group: definition.name, version: definition.version } },
+      );
+    }
+    const commit: CommitRecord = {
+      commitId,
+      group: definition.name,
+      version: definition.version,
+      kind: request.mode,
+      committedAt: Date.now(),
+      rowCount,
+      batchId: request.batchId,
+      validation: report,
+    };
+    await this.writeLedger(commit);
+    return commit;
   }
 
   private async checkpoint(what: string): Promise<void> {
@@ -248,17 +313,7 @@ export class DuckDbOfflineStore implements OfflineStore {
   }
 
   /** Turns any source into something that inserts itself into the table inside the open transaction. */
-  private async prepare(
-    definition: FeatureGroupDefinition,
-    source: IngestSource,
-    problems: ProblemCollector,
-  ): Promise<{
-    rows: number | null;
-    /** Whether nulls and NaN were already checked on the Arrow columns (else SQL checks the inserted rows). */
-    valuesChecked: boolean;
-    insert(table: Sql, commitId: number, problems: ProblemCollector): Promise<number>;
-    dispose(): Promise<void>;
-  }> {
+  private async prepare(definition: FeatureGroupDefinition, source: IngestSource, problems: ProblemCollector): Promise<Prepared> {
     let columns: Vector[];
     if (source.format === 'rows') {
       if (!Array.isArray(source.rows)) throw new InvalidArgumentError('Rows must be an array of objects.');
@@ -481,6 +536,7 @@ export class DuckDbOfflineStore implements OfflineStore {
       const asOf = literal(request.asOfCommit);
       filters.push(sql`${COMMIT} <= ${asOf}`, sql`(${SUPERSEDED} IS NULL OR ${SUPERSEDED} > ${asOf})`);
     }
+    if (request.afterCommit !== null) filters.push(sql`${COMMIT} > ${literal(request.afterCommit)}`);
     const ts = ident(definition.eventTime);
     if (request.start !== null) filters.push(sql`${ts} >= ${timestampLiteral(request.start)}`);
     if (request.end !== null) filters.push(sql`${ts} < ${timestampLiteral(request.end)}`);
