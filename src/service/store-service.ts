@@ -660,7 +660,6 @@ export class StoreService implements StoreWorkerApi {
   ): Promise<CommitResult[]> {
     const control = this.control(operationId, onProgress);
     try {
-      if (!Array.isArray(batches)) throw new InvalidArgumentError('insertBatches takes an array of batches.');
       const items = await Promise.all(
         batches.map(async (b) => ({ definition: await this.definition(b.name, b.version), source: b.source, request: { mode: b.mode, batchId: b.batchId } })),
       );

@@ -197,7 +197,7 @@ export class DuckDbOfflineStore implements OfflineStore {
     }
     const what = `writing to ${items.map((i) => `${i.definition.name} v${i.definition.version}`).join(', ')}`;
     return this.writes.run(async () => {
-      const existing = await Promise.all(items.map((i) => (i.request.batchId === null ? undefined : this.findBatch(i.definition, i.request.batchId))));
+      const existing = await Promise.all(items.map(async (i) => (i.request.batchId === null ? undefined : this.findBatch(i.definition, i.request.batchId))));
       if (existing.every((e) => e !== undefined)) return existing.map((commit) => ({ commit, reused: true }));
       const partly = existing.findIndex((e) => e !== undefined);
       if (partly >= 0) {
