@@ -18,6 +18,7 @@ import type { StoreWorkerApi, TrainingDataResult } from './rpc/store-api.ts';
 import { Query, type FeatureViewDefinition, type FeatureViewSpec } from './definitions/feature-view.ts';
 import type { SplitSpec, TrainingDatasetInfo, TrainingDatasetRecord } from './registry/types.ts';
 import { installErrorTransfer } from './rpc/transfer.ts';
+import { Pipelines } from './pipelines/pipelines.ts';
 
 /** Options of {@link openFeatureStore}. */
 export interface OpenFeatureStoreOptions {
@@ -89,7 +90,9 @@ export interface ReadOptions {
   limit?: number;
 }
 
-let nextOperationId = 1;
+// Operation ids tell a store worker's concurrent operations apart; it serves several threads (the page and pipeline
+// workers), each with its own counter, so each counter starts at a random point.
+let nextOperationId = Math.floor(Math.random() * 2 ** 40);
 
 function isArrowTable(data: unknown): data is Table {
   return data instanceof Table || (typeof data === 'object' && data !== null && 'schema' in data && 'batches' in data);
@@ -539,7 +542,8 @@ export class FeatureStore {
   constructor(
     readonly name: string,
     readonly persistent: boolean,
-    private readonly worker: Worker,
+    /** The store worker, when this instance owns it; null for a store reached through another thread's worker. */
+    private readonly worker: Worker | null,
     remote: Comlink.Remote<StoreWorkerApi>,
     /** @internal On-demand functions for vectors read on this thread. */
     readonly onDemand: OnDemandRegistry,
@@ -723,6 +727,12 @@ export class FeatureStore {
     return this.modelRegistry;
   }
 
+  /** Feature pipelines: register, run (windows, backfills, incremental), stream, schedule, run history. */
+  get pipelines(): Pipelines {
+    this.pipelinesApi ??= new Pipelines(this);
+    return this.pipelinesApi;
+  }
+
   /** The experiment tracker: training runs. */
   get runs(): Runs {
     this.runsApi ??= new Runs(() => this.api());
@@ -731,19 +741,22 @@ export class FeatureStore {
 
   private modelRegistry: ModelRegistry | null = null;
   private runsApi: Runs | null = null;
+  private pipelinesApi: Pipelines | null = null;
 
   async close(): Promise<void> {
     const remote = this.remote;
     if (remote === null) return;
+    // Scheduled and running pipelines stop first (their runs are recorded as aborted) while the store still serves.
+    await this.pipelinesApi?.close();
     this.remote = null;
     const online = this.onlineStore;
     this.onlineStore = null;
     await online?.then((o) => o.close(), () => undefined);
     try {
-      await remote.close();
+      if (this.worker !== null) await remote.close();
     } finally {
       remote[Comlink.releaseProxy]();
-      this.worker.terminate();
+      this.worker?.terminate();
     }
   }
 }
@@ -777,4 +790,9 @@ export async function openFeatureStore(options: OpenFeatureStoreOptions): Promis
     throw error;
   }
   return new FeatureStore(name, persist, worker, remote, onDemand);
+}
+
+/** @internal A store served by another thread's worker, reached through a port (pipeline workers use it). */
+export function connectedStore(name: string, persistent: boolean, remote: Comlink.Remote<StoreWorkerApi>): FeatureStore {
+  return new FeatureStore(name, persistent, null, remote, new OnDemandRegistry());
 }

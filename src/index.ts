@@ -33,3 +33,10 @@ export type { BackendName } from './models/backend.ts';
 export type { Gate, GateReport, GateResult } from './models/gates.ts';
 export type { TrainProgress, FitOptions } from './service/train-service.ts';
 export type { RunRecord, RunStatus, ModelVersionRecord, AliasRecord, AliasChange } from './registry/types.ts';
+export { Pipelines, chunkWindows, type RegisterPipelineOptions, type RunPipelineOptions, type StreamPipelineOptions, type PipelineModule } from './pipelines/pipelines.ts';
+export { registerPeriodicSync, PIPELINE_SYNC_TAG } from './pipelines/background-sync.ts';
+export type { StreamSource } from './pipelines/streams.ts';
+export type {
+  FeaturePipeline, PipelineContext, PipelineLogger, PipelineRows, PipelineProgress, PipelineLogEntry,
+} from './pipelines/feature-pipeline.ts';
+export type { PipelineDefinition, PipelineRunRecord, PipelineRunStatus, PipelineChunk, PipelineSchedule, GroupRef } from './registry/types.ts';

@@ -205,6 +205,8 @@ export interface PipelineRunRecord {
   trigger: 'manual' | 'schedule' | 'online' | 'service-worker' | 'resume';
   /** The event-time window (epoch ms; start null = from the beginning). Null for stream runs. */
   window: { start: number | null; end: number | null } | null;
+  /** The chunk length the window was cut into (ms), or null for one chunk. */
+  chunkMs: number | null;
   params: Record<string, unknown>;
   /** Commit ranges of the inputs this run received: commits in (afterCommit, throughCommit]. */
   inputs: (GroupRef & { afterCommit: number; throughCommit: number })[];

@@ -1,0 +1,210 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  OperationAbortedError, PipelineRunError, openFeatureStore, type FeatureGroup, type FeatureStore, type PipelineProgress, type PipelineRunRecord,
+} from '../../src/index.ts';
+import { HOUR, expectedFeatures, featuresSpec, makeReadings, readingsSpec, type SensorFeatures } from '../support/pipelines/sensors.ts';
+import { uniqueStoreName } from '../support/names.ts';
+
+const rolling = (): Worker => new Worker(new URL('../support/pipelines/rolling.pipeline.ts', import.meta.url), { type: 'module' });
+
+const DAY = 24 * HOUR;
+const FROM = Date.UTC(2024, 0, 1);
+
+const opened: FeatureStore[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((s) => s.close()));
+});
+
+async function setup(options: { featureVersions?: number[] } = {}) {
+  const store = await openFeatureStore({ name: uniqueStoreName('pipelines'), persist: false });
+  opened.push(store);
+  const readings = await store.createFeatureGroup(readingsSpec());
+  const features: FeatureGroup[] = [];
+  for (const version of options.featureVersions ?? [1]) features.push(await store.createFeatureGroup(featuresSpec(version)));
+  await store.createFeatureGroup({ name: 'switches', version: 1, primaryKey: 'id', eventTime: 'ts', features: { id: 'int32', ts: 'timestamp' } });
+  return { store, readings, features };
+}
+
+async function featureRows(group: FeatureGroup): Promise<SensorFeatures[]> {
+  const table = await group.read();
+  const column = (name: string) => table.getChild(name)!;
+  return Array.from({ length: table.numRows }, (_, i) => ({
+    sensor: column('sensor').get(i) as string,
+    ts: column('ts').get(i) as number,
+    sum_1h: column('sum_1h').get(i) as number,
+    count_1h: column('count_1h').get(i) as number,
+    max_1h: column('max_1h').get(i) as number,
+  }));
+}
+
+/** Same rows in the same order; sums compared to 1e-9 (the pipeline slides its window, the oracle sums afresh). */
+function expectSameFeatures(actual: SensorFeatures[], expected: SensorFeatures[]): void {
+  expect(actual.map((r) => [r.sensor, r.ts, r.count_1h, r.max_1h])).toEqual(expected.map((r) => [r.sensor, r.ts, r.count_1h, r.max_1h]));
+  actual.forEach((r, i) => expect(r.sum_1h).toBeCloseTo(expected[i]!.sum_1h, 9));
+}
+
+async function register(store: FeatureStore, name: string, options: { version?: number; chunk?: string } = {}) {
+  return store.pipelines.register({
+    name, module: rolling,
+    inputs: [{ name: 'readings', version: 1 }],
+    outputs: [{ name: 'sensor_features', version: options.version ?? 1 }],
+    ...(options.chunk === undefined ? {} : { chunk: options.chunk }),
+  });
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string; details?: { run?: PipelineRunRecord } }> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('feature pipelines', () => {
+  it('computes rolling features from raw rows equal to a naive computation, in a worker, with a full run record', async () => {
+    const { store, readings, features } = await setup();
+    const raw = makeReadings({ sensors: 3, perSensor: 150, from: FROM, spanMs: 3 * DAY, seed: 1 });
+    const commit = await readings.insert(raw);
+    await register(store, 'rolling');
+    const progress: PipelineProgress[] = [];
+    const logs: string[] = [];
+    const run = await store.pipelines.run('rolling', {
+      start: FROM, end: FROM + 3 * DAY, onProgress: (p) => progress.push(p), onLog: (e) => logs.push(e.message),
+    });
+    expectSameFeatures(await featureRows(features[0]!), expectedFeatures(raw));
+    expect(run).toMatchObject({
+      pipeline: 'rolling', status: 'succeeded', mode: 'window', trigger: 'manual', window: { start: FROM, end: FROM + 3 * DAY },
+      inputs: [{ group: 'readings', version: 1, afterCommit: 0, throughCommit: commit.commitId }], error: null, resumeOf: null,
+    });
+    const commits = await features[0]!.commits();
+    expect(run.outputs).toEqual([{ group: 'sensor_features', version: 1, rows: 450, commitIds: commits.map((c) => c.commitId), validation: [] }]);
+    expect(run.chunks).toEqual([{ index: 0, start: FROM, end: FROM + 3 * DAY, status: 'committed', commitIds: [commits[0]!.commitId], rows: 450 }]);
+    expect(commits.map((c) => [c.kind, c.rowCount])).toEqual([['upsert', 450]]);
+    expect(run.durationMs).toBe(run.endedAt! - run.startedAt);
+    expect(logs).toEqual(['chunk 0: 450 rows']);
+    expect(run.logs.map((l) => l.message)).toEqual(logs);
+    expect(progress.map((p) => p.phase)).toEqual(['running', 'running', 'running', 'running', 'committed']);
+    expect(progress.at(-1)).toMatchObject({ runId: run.id, chunk: 0, chunks: 1, rowsWritten: 450 });
+    expect(await store.pipelines.runs('ROLLING')).toEqual([run]);
+  });
+
+  it('gives the same rows from a backfill in chunks as from one full run, one commit per chunk', async () => {
+    const { store, readings, features } = await setup({ featureVersions: [1, 2] });
+    const raw = makeReadings({ sensors: 4, perSensor: 120, from: FROM, spanMs: 2 * DAY, seed: 2 });
+    await readings.insert(raw);
+    await register(store, 'full', { version: 1 });
+    await register(store, 'chunked', { version: 2, chunk: '5h' });
+    await store.pipelines.run('full', { start: FROM, end: FROM + 2 * DAY });
+    const backfill = await store.pipelines.run('chunked', { start: FROM, end: FROM + 2 * DAY });
+    const full = await featureRows(features[0]!);
+    expect(await featureRows(features[1]!)).toEqual(full);
+    expectSameFeatures(full, expectedFeatures(raw));
+    expect(backfill.chunkMs).toBe(5 * HOUR);
+    expect(backfill.chunks.map((c) => [c.start, c.end])).toEqual(
+      Array.from({ length: 10 }, (_, i) => [FROM + i * 5 * HOUR, Math.min(FROM + 2 * DAY, FROM + (i + 1) * 5 * HOUR)]),
+    );
+    const commits = await features[1]!.commits();
+    expect(commits).toHaveLength(10);
+    expect(backfill.chunks.map((c) => c.commitIds[0])).toEqual(commits.map((c) => c.commitId));
+    expect(backfill.chunks.reduce((sum, c) => sum + c.rows, 0)).toBe(raw.length);
+  });
+
+  it('incremental runs pick up only new data, late-arriving rows included', async () => {
+    const { store, readings, features } = await setup();
+    const T1 = FROM + DAY;
+    const T2 = FROM + 2 * DAY;
+    const early = makeReadings({ sensors: 3, perSensor: 100, from: FROM, spanMs: DAY, seed: 3 });
+    await readings.insert(early);
+    await register(store, 'rolling');
+    const first = await store.pipelines.run('rolling', { end: T1 });
+    expect(first.window).toEqual({ start: null, end: T1 });
+    // New readings after T1, and late ones: event times before T1, committed after the first run.
+    const fresh = makeReadings({ sensors: 3, perSensor: 100, from: T1, spanMs: DAY, seed: 4 });
+    const late = makeReadings({ sensors: 3, perSensor: 10, from: T1 - 2 * HOUR, spanMs: 2 * HOUR, seed: 5 })
+      .filter((r) => !early.some((e) => e.sensor === r.sensor && e.ts === r.ts));
+    await readings.insert(fresh);
+    const lateCommit = await readings.insert(late);
+    const second = await store.pipelines.run('rolling', { mode: 'incremental', end: T2 });
+    const all = [...early, ...fresh, ...late];
+    expectSameFeatures(await featureRows(features[0]!), expectedFeatures(all));
+    expect(second.window).toEqual({ start: T1, end: T2 });
+    expect(second.inputs).toEqual([{ group: 'readings', version: 1, afterCommit: first.inputs[0]!.throughCommit, throughCommit: lateCommit.commitId }]);
+    // Only what changed was recomputed: the readings from the earliest late one on.
+    const earliestLate = Math.min(...late.map((r) => r.ts));
+    expect(second.outputs[0]!.rows).toBe(all.filter((r) => r.ts >= earliestLate).length);
+    expect(second.outputs[0]!.rows).toBeLessThan(all.length);
+    // Nothing new: an incremental run finds no changes and rewrites nothing before its window.
+    const third = await store.pipelines.run('rolling', { mode: 'incremental', end: T2 + HOUR });
+    expect(third.window).toEqual({ start: T2, end: T2 + HOUR });
+    expect(third.inputs[0]!.afterCommit).toBe(lateCommit.commitId);
+    expect(third.outputs[0]!.rows).toBe(0);
+  });
+
+  it('records a failed chunk with its error and no partial commit; resume skips the committed chunks', async () => {
+    const { store, readings, features } = await setup();
+    const raw = makeReadings({ sensors: 2, perSensor: 80, from: FROM, spanMs: DAY, seed: 6 });
+    await readings.insert(raw);
+    await register(store, 'rolling', { chunk: '6h' });
+    const error = await rejection(store.pipelines.run('rolling', { start: FROM, end: FROM + DAY, params: { failAtChunk: 2 } }));
+    expect(error).toBeInstanceOf(PipelineRunError);
+    expect(error.code).toBe('PIPELINE_FAILED');
+    const failed = error.details!.run!;
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toEqual({ name: 'Error', code: null, message: 'planned failure in chunk 2' });
+    expect(failed.chunks.map((c) => [c.index, c.status])).toEqual([[0, 'committed'], [1, 'committed']]);
+    expect(await store.pipelines.runs('rolling')).toEqual([failed]);
+    const afterFailure = await features[0]!.commits();
+    expect(afterFailure.map((c) => c.commitId)).toEqual(failed.chunks.map((c) => c.commitIds[0]));
+    expect(await featureRows(features[0]!)).toEqual(expectedFeatures(raw).filter((r) => r.ts < FROM + 12 * HOUR).map((r) => expect.objectContaining({ sensor: r.sensor, ts: r.ts }) as SensorFeatures));
+
+    await (await store.getFeatureGroup('switches', 1)).insert([{ id: 1, ts: 0 }]);
+    const resumed = await store.pipelines.resume(failed.id);
+    expect(resumed).toMatchObject({ status: 'succeeded', trigger: 'resume', resumeOf: failed.id, window: failed.window, params: { failAtChunk: 2 } });
+    expect(resumed.chunks.map((c) => [c.index, c.status])).toEqual([[0, 'skipped'], [1, 'skipped'], [2, 'committed'], [3, 'committed']]);
+    expect(resumed.chunks.slice(0, 2).map((c) => c.commitIds)).toEqual(failed.chunks.map((c) => c.commitIds));
+    const commits = await features[0]!.commits();
+    expect(commits).toHaveLength(4);
+    expect(commits.slice(0, 2)).toEqual(afterFailure);
+    expectSameFeatures(await featureRows(features[0]!), expectedFeatures(raw));
+    await expect(store.pipelines.resume(resumed.id)).rejects.toThrow(/only failed or aborted runs/);
+  });
+
+  it('commits nothing of a chunk whose rows fail validation, and records the typed error', async () => {
+    const { store, readings, features } = await setup();
+    await readings.insert(makeReadings({ sensors: 1, perSensor: 10, from: FROM, spanMs: HOUR, seed: 7 }));
+    await register(store, 'rolling');
+    const error = await rejection(store.pipelines.run('rolling', { start: FROM, end: FROM + HOUR, params: { writeBadValue: true } }));
+    expect(error).toBeInstanceOf(PipelineRunError);
+    expect(error.details!.run!.error).toMatchObject({ name: 'ValidationError', code: 'VALIDATION_FAILED' });
+    expect(error.details!.run!.chunks).toEqual([]);
+    expect(await features[0]!.commits()).toEqual([]);
+  });
+
+  it('aborts through the signal: recorded as aborted, nothing of the chunk committed', async () => {
+    const { store, readings, features } = await setup();
+    await readings.insert(makeReadings({ sensors: 1, perSensor: 10, from: FROM, spanMs: HOUR, seed: 8 }));
+    await register(store, 'rolling');
+    const controller = new AbortController();
+    const running = store.pipelines.run('rolling', {
+      start: FROM, end: FROM + HOUR, params: { delayMs: 400 }, signal: controller.signal,
+      onProgress: (p) => p.phase === 'running' && controller.abort(),
+    });
+    const error = await rejection(running);
+    expect(error).toBeInstanceOf(OperationAbortedError);
+    expect(error.details!.run!.status).toBe('aborted');
+    expect((await store.pipelines.runs('rolling'))[0]!.status).toBe('aborted');
+    expect(await features[0]!.commits()).toEqual([]);
+  });
+
+  it('fails with a recorded error when the module cannot be loaded, and refuses unknown outputs at registration', async () => {
+    const { store } = await setup();
+    await store.pipelines.register({ name: 'broken', module: '/no/such/module.js', outputs: [{ name: 'sensor_features', version: 1 }] });
+    const error = await rejection(store.pipelines.run('broken', { start: FROM, end: FROM + HOUR }));
+    expect(error).toBeInstanceOf(PipelineRunError);
+    expect((await store.pipelines.runs('broken'))[0]).toMatchObject({ status: 'failed', error: { name: 'PipelineRunError' } });
+    await expect(store.pipelines.register({ name: 'x', module: rolling, outputs: [{ name: 'nope', version: 1 }] })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(store.pipelines.register({ name: 'x', module: rolling, outputs: [] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(store.pipelines.run('unknown')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});
