@@ -74,6 +74,8 @@ interface Plan {
   inputs: PipelineRunRecord['inputs'] | null;
   resumeOf: string | null;
   stream: ReadableStream<unknown> | null;
+  /** The error the stream's source failed with, as thrown here (it reaches the worker as a plain Error). */
+  sourceError?: () => unknown;
   microBatch: { maxRows: number; maxWaitMs: number };
 }
 
@@ -294,14 +296,32 @@ export class Pipelines {
       maxWaitMs: options.maxWaitMs ?? 1000,
     };
     if (!Number.isFinite(microBatch.maxWaitMs) || microBatch.maxWaitMs <= 0) throw new InvalidArgumentError('maxWaitMs must be a positive number.');
-    const stream = toReadableStream(source, {
+    const reader = toReadableStream(source, {
       ...(options.highWaterMark === undefined ? {} : { highWaterMark: options.highWaterMark }),
       ...(options.maxBuffered === undefined ? {} : { maxBuffered: options.maxBuffered }),
       ...(options.decode === undefined ? {} : { decode: options.decode }),
-    });
+    }).getReader();
+    // Read on demand only (no queue of its own), keeping the source's failure with its class for the run record.
+    let sourceError: unknown;
+    const stream = new ReadableStream<unknown>(
+      {
+        async pull(controller) {
+          try {
+            const next = await reader.read();
+            if (next.done) controller.close();
+            else controller.enqueue(next.value);
+          } catch (error) {
+            sourceError = error;
+            controller.error(error);
+          }
+        },
+        cancel: (reason) => reader.cancel(reason),
+      },
+      { highWaterMark: 0 },
+    );
     const plan: Plan = {
       mode: 'stream', trigger: 'manual', window: null, chunkMs: null, params: plainParams(options.params), inputs: null, resumeOf: null,
-      stream, microBatch,
+      stream, sourceError: () => sourceError, microBatch,
     };
     return (await this.execute(definition, plan, options, false))!;
   }
@@ -541,10 +561,15 @@ export class Pipelines {
       const finished = await Promise.race([remote.execute(Comlink.transfer(request, transfer), channel.port2, hooks), crashed]);
       this.notify(finished);
       return finished;
-    } catch (error) {
+    } catch (thrown) {
+      const sourceError = plan.sourceError?.();
+      const error = sourceError ?? thrown;
       const stored = (await api.getPipelineRun(record.id).catch(() => undefined)) ?? record;
       let run = stored;
-      if (stored.status === 'running') {
+      if (sourceError !== undefined && stored.status === 'failed') {
+        run = { ...stored, error: errorSummary(sourceError) };
+        await api.putPipelineRun(run).catch(() => undefined); // the store is closing: the worker's record stands
+      } else if (stored.status === 'running') {
         // The worker died or was stopped before it could record the end: record it here.
         const endedAt = Date.now();
         const aborted = signal.aborted || error instanceof OperationAbortedError;
@@ -557,9 +582,10 @@ export class Pipelines {
           details: { run }, cause: error,
         });
       }
+      const next = run.mode === 'stream' ? 'committed micro-batches stay' : `resume it with store.pipelines.resume('${run.id}')`;
       throw new PipelineRunError(
-        `Pipeline '${definition.name}' run ${run.id} failed: ${run.error?.message ?? String(error)} The chunk in progress left no commit; ` +
-          `resume it with store.pipelines.resume('${run.id}').`,
+        `Pipeline '${definition.name}' run ${run.id} failed: ${run.error?.message ?? String(error)} The ${run.mode === 'stream' ? 'micro-batch' : 'chunk'} ` +
+          `in progress left no commit; ${next}.`,
         { details: { run }, cause: error },
       );
     } finally {

@@ -1,8 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import {
   OperationAbortedError, PipelineRunError, openFeatureStore, type FeatureGroup, type FeatureStore, type PipelineProgress, type PipelineRunRecord,
 } from '../../src/index.ts';
-import { HOUR, expectedFeatures, featuresSpec, makeReadings, readingsSpec, type SensorFeatures } from '../support/pipelines/sensors.ts';
+import {
+  HOUR, expectedFeatures, featuresSpec, makeReadings, readingsSpec, streamedReading, type Reading, type SensorFeatures,
+} from '../support/pipelines/sensors.ts';
 import { uniqueStoreName } from '../support/names.ts';
 
 const rolling = (): Worker => new Worker(new URL('../support/pipelines/rolling.pipeline.ts', import.meta.url), { type: 'module' });
@@ -206,5 +208,124 @@ describe('feature pipelines', () => {
     await expect(store.pipelines.register({ name: 'x', module: rolling, outputs: [{ name: 'nope', version: 1 }] })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(store.pipelines.register({ name: 'x', module: rolling, outputs: [] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(store.pipelines.run('unknown')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});
+
+describe('feature pipelines with several outputs', () => {
+  it('commits a chunk to every output at once, or to none when one batch fails', async () => {
+    const { store, readings, features } = await setup();
+    await readings.insert(makeReadings({ sensors: 2, perSensor: 20, from: FROM, spanMs: 2 * HOUR, seed: 9 }));
+    const switches = await store.getFeatureGroup('switches', 1);
+    await store.pipelines.register({
+      name: 'two', module: rolling, inputs: [readings], outputs: [features[0]!, switches], chunk: '1h',
+    });
+    const error = await rejection(store.pipelines.run('two', { start: FROM, end: FROM + 2 * HOUR, params: { alsoWriteSwitch: 'invalid' } }));
+    expect(error.details!.run!.error).toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(await features[0]!.commits()).toEqual([]);
+    expect(await switches.commits()).toEqual([]);
+
+    const run = await store.pipelines.run('two', { start: FROM, end: FROM + 2 * HOUR, params: { alsoWriteSwitch: 'valid' } });
+    const [featureCommits, switchCommits] = [await features[0]!.commits(), await switches.commits()];
+    expect(run.chunks.map((c) => c.commitIds)).toEqual([0, 1].map((i) => [featureCommits[i]!.commitId, switchCommits[i]!.commitId]));
+    expect(run.outputs.map((o) => [o.group, o.rows])).toEqual([['sensor_features', 40], ['switches', 2]]);
+    expect(switchCommits.map((c) => c.batchId)).toEqual(featureCommits.map((c) => c.batchId));
+  });
+});
+
+describe('stream pipelines', () => {
+  async function streamSetup() {
+    const { store, readings } = await setup();
+    await store.pipelines.register({ name: 'ingest', module: rolling, outputs: [readings] });
+    return { store, readings };
+  }
+
+  async function streamedRows(readings: FeatureGroup): Promise<Reading[]> {
+    const table = await readings.read();
+    return Array.from({ length: table.numRows }, (_, i) => ({
+      sensor: table.getChild('sensor')!.get(i) as string, ts: table.getChild('ts')!.get(i) as number, value: table.getChild('value')!.get(i) as number,
+    }));
+  }
+
+  const expected = (n: number) => Array.from({ length: n }, (_, i) => streamedReading(i));
+
+  for (const kind of ['async iterable', 'ReadableStream'] as const) {
+    it(`reads a slow-committing ${kind} only as fast as micro-batches commit (backpressure), one commit each`, async () => {
+      const { store, readings } = await streamSetup();
+      const total = 600;
+      let produced = 0;
+      async function* events() {
+        for (let i = 0; i < total; i++) {
+          await Promise.resolve(); // always ready: only the consumer sets the pace
+          produced++;
+          yield streamedReading(i);
+        }
+      }
+      let index = 0;
+      const source = kind === 'async iterable'
+        ? events()
+        : new ReadableStream({
+          pull(controller) {
+            if (index === total) controller.close();
+            else {
+              produced++;
+              controller.enqueue(streamedReading(index++));
+            }
+          },
+        }, { highWaterMark: 4 });
+      const ahead: number[] = [];
+      const run = await store.pipelines.stream('ingest', source, {
+        maxRows: 25, maxWaitMs: 5_000, highWaterMark: 4, params: { delayMs: 30 },
+        onProgress: (p) => p.phase === 'committed' && ahead.push(produced - p.rowsWritten),
+      });
+      expect(run).toMatchObject({ status: 'succeeded', mode: 'stream', window: null });
+      expect(run.chunks).toHaveLength(total / 25);
+      expect(run.chunks.every((c) => c.rows === 25 && c.start === null)).toBe(true);
+      expect(await readings.commits()).toHaveLength(total / 25);
+      expect(await streamedRows(readings)).toEqual(expected(total));
+      // Never more than a few micro-batches ahead of what is committed (an unbounded reader would be 575 ahead).
+      expect(ahead).toHaveLength(total / 25);
+      expect(Math.max(...ahead)).toBeLessThanOrEqual(2 * 25 + 4 + 4 + 2);
+    });
+  }
+
+  it('consumes a WebSocket in micro-batches until it closes cleanly', async () => {
+    const { store, readings } = await streamSetup();
+    const socket = new WebSocket(`ws://127.0.0.1:${inject('wsPort')}/?count=500`);
+    const run = await store.pipelines.stream('ingest', socket, { maxRows: 100, maxWaitMs: 10_000 });
+    expect(run.status).toBe('succeeded');
+    expect(run.chunks.map((c) => c.rows)).toEqual([100, 100, 100, 100, 100]);
+    expect(await streamedRows(readings)).toEqual(expected(500));
+  });
+
+  it('fails a WebSocket stream that closes uncleanly, keeping only whole micro-batches', async () => {
+    const { store, readings } = await streamSetup();
+    const socket = new WebSocket(`ws://127.0.0.1:${inject('wsPort')}/?count=250&close=unclean`);
+    const error = await rejection(store.pipelines.stream('ingest', socket, { maxRows: 100, maxWaitMs: 10_000 }));
+    expect(error).toBeInstanceOf(PipelineRunError);
+    const run = error.details!.run!;
+    expect(run.status).toBe('failed');
+    expect(run.error!.message).toMatch(/1006/);
+    const rows = await streamedRows(readings);
+    expect(rows.length % 100).toBe(0);
+    expect(rows.length).toBe(run.chunks.reduce((sum, c) => sum + c.rows, 0));
+    expect(rows).toEqual(expected(rows.length));
+  });
+
+  it('fails with StreamOverflowError when a push source outruns a slow pipeline beyond maxBuffered', async () => {
+    const { store } = await streamSetup();
+    const socket = new WebSocket(`ws://127.0.0.1:${inject('wsPort')}/?count=3000`);
+    const error = await rejection(store.pipelines.stream('ingest', socket, { maxRows: 10, maxWaitMs: 10_000, maxBuffered: 100, params: { delayMs: 300 } }));
+    expect(error).toBeInstanceOf(PipelineRunError);
+    expect(error.details!.run!.error).toMatchObject({ name: 'StreamOverflowError', code: 'STREAM_OVERFLOW' });
+    expect(socket.readyState).toBeGreaterThanOrEqual(WebSocket.CLOSING);
+  });
+
+  it('consumes an EventSource until the server ends it', async () => {
+    const { store, readings } = await streamSetup();
+    const events = new EventSource(`http://127.0.0.1:${inject('ssePort')}/events?count=300`);
+    const run = await store.pipelines.stream('ingest', events, { maxRows: 1000, maxWaitMs: 200 });
+    expect(run.status).toBe('succeeded');
+    expect(await streamedRows(readings)).toEqual(expected(300));
+    expect(events.readyState).toBe(EventSource.CLOSED);
   });
 });

@@ -13,6 +13,8 @@ interface Params {
   delayMs?: number;
   /** Write a value of the wrong type (a validation failure). */
   writeBadValue?: boolean;
+  /** Also write a row to the 'switches' group, valid or not (for pipelines with two outputs). */
+  alsoWriteSwitch?: 'valid' | 'invalid';
 }
 
 function readingsOf(table: Table): { sensor: string; ts: number; value: number }[] {
@@ -69,6 +71,9 @@ servePipeline<Params>({
     }
     if (ctx.params.writeBadValue === true && rows.length > 0) rows[0]!['sum_1h'] = 'not a number';
     ctx.write('sensor_features', rows);
+    if (ctx.params.alsoWriteSwitch !== undefined) {
+      ctx.write('switches', [{ id: ctx.params.alsoWriteSwitch === 'valid' ? 7 : 'seven', ts: ctx.window.start ?? 0 }]);
+    }
     ctx.log.info(`chunk ${ctx.chunk.index}: ${rows.length} rows`);
   },
 

@@ -16,11 +16,12 @@ export const featuresSpec = (version = 1): FeatureGroupSpec => ({
   features: { sensor: 'string', ts: 'timestamp', sum_1h: 'float64', count_1h: 'int32', max_1h: 'float64' },
 });
 
-export interface Reading {
+// A type alias, not an interface, so that readings pass as row objects to insert().
+export type Reading = {
   sensor: string;
   ts: number;
   value: number;
-}
+};
 
 export interface SensorFeatures {
   sensor: string;
@@ -61,3 +62,6 @@ export function expectedFeatures(readings: readonly Reading[]): SensorFeatures[]
     })
     .sort((a, b) => a.ts - b.ts || (a.sensor < b.sensor ? -1 : a.sensor > b.sensor ? 1 : 0));
 }
+
+/** The i-th reading the stream tests send (and the test stream servers). */
+export const streamedReading = (i: number): Reading => ({ sensor: `s${i % 3}`, ts: Date.UTC(2024, 0, 1) + i * 1000, value: i / 100 });
