@@ -29,6 +29,12 @@ export type ServiceWorkerRunResult =
   | { outcome: 'failed'; error: { name: string; code: string | null; message: string } }
   | { outcome: 'deferred' };
 
+interface PageAnswer {
+  ok: boolean;
+  runs?: { id: string; pipeline: string; status: string }[];
+  error?: { name: string; code: string | null; message: string };
+}
+
 interface PeriodicSyncEventLike extends ExtendableEvent {
   tag: string;
 }
@@ -46,24 +52,28 @@ declare const self: ServiceWorkerGlobalScope;
  */
 export async function runPipelinesFromServiceWorker(options: { store?: string; timeoutMs?: number } = {}): Promise<ServiceWorkerRunResult> {
   const pages = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
-  const page = pages.find((c) => c.visibilityState === 'visible') ?? pages[0];
-  if (page === undefined) {
-    await markServiceWorkerDue(options.store);
-    return { outcome: 'deferred' };
+  let result: ServiceWorkerRunResult = { outcome: 'deferred' };
+  if (pages.length > 0) {
+    // Every page of the origin is asked; only pages with the store open (and pipelines scheduled) answer, and the
+    // first answer counts.
+    result = await new Promise<ServiceWorkerRunResult>((resolve) => {
+      const channels = pages.map(() => new MessageChannel());
+      const settle = (outcome: ServiceWorkerRunResult): void => {
+        clearTimeout(timer);
+        for (const channel of channels) channel.port1.close();
+        resolve(outcome);
+      };
+      const timer = setTimeout(() => settle({ outcome: 'deferred' }), options.timeoutMs ?? 5 * 60_000);
+      const message = { type: SERVICE_WORKER_MESSAGE, ...(options.store === undefined ? {} : { store: options.store }) };
+      pages.forEach((page, i) => {
+        const channel = channels[i]!;
+        channel.port1.onmessage = ({ data }: MessageEvent<PageAnswer>) =>
+          settle(data.ok ? { outcome: 'ran', runs: data.runs ?? [] } : { outcome: 'failed', error: data.error ?? { name: 'Error', code: null, message: 'unknown' } });
+        page.postMessage(message, [channel.port2]);
+      });
+    });
   }
-  const channel = new MessageChannel();
-  const answer = new Promise<ServiceWorkerRunResult>((resolve) => {
-    const timer = setTimeout(() => resolve({ outcome: 'deferred' }), options.timeoutMs ?? 5 * 60_000);
-    channel.port1.onmessage = (event: MessageEvent<{ ok: boolean; runs?: { id: string; pipeline: string; status: string }[]; error?: { name: string; code: string | null; message: string } }>) => {
-      clearTimeout(timer);
-      channel.port1.close();
-      const data = event.data;
-      resolve(data.ok ? { outcome: 'ran', runs: data.runs ?? [] } : { outcome: 'failed', error: data.error ?? { name: 'Error', code: null, message: 'unknown' } });
-    };
-  });
-  page.postMessage({ type: SERVICE_WORKER_MESSAGE, ...(options.store === undefined ? {} : { store: options.store }) }, [channel.port2]);
-  const result = await answer;
-  // A page that never answered (no store open in it, or too slow): leave the mark so the next open catches up.
+  // No page open, or none answered in time: the next page that opens the store runs them.
   if (result.outcome === 'deferred') await markServiceWorkerDue(options.store);
   return result;
 }

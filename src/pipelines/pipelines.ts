@@ -425,6 +425,7 @@ export class Pipelines {
       );
     };
     container.addEventListener('message', onMessage);
+    container.startMessages(); // deliver messages that arrived before this listener
     this.stopServiceWorkerListener = () => container.removeEventListener('message', onMessage);
   }
 
@@ -583,8 +584,9 @@ export class Pipelines {
         });
       }
       const next = run.mode === 'stream' ? 'committed micro-batches stay' : `resume it with store.pipelines.resume('${run.id}')`;
+      const reason = run.error?.message ?? String(error);
       throw new PipelineRunError(
-        `Pipeline '${definition.name}' run ${run.id} failed: ${run.error?.message ?? String(error)} The ${run.mode === 'stream' ? 'micro-batch' : 'chunk'} ` +
+        `Pipeline '${definition.name}' run ${run.id} failed: ${reason}${/[.!?]$/.test(reason) ? '' : '.'} The ${run.mode === 'stream' ? 'micro-batch' : 'chunk'} ` +
           `in progress left no commit; ${next}.`,
         { details: { run }, cause: error },
       );

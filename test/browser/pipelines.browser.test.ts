@@ -6,6 +6,8 @@ import {
   HOUR, expectedFeatures, featuresSpec, makeReadings, readingsSpec, streamedReading, type Reading, type SensorFeatures,
 } from '../support/pipelines/sensors.ts';
 import { uniqueStoreName } from '../support/names.ts';
+import { markServiceWorkerDue } from '../../src/pipelines/background-sync.ts';
+import { cdp } from 'vitest/browser';
 
 const rolling = (): Worker => new Worker(new URL('../support/pipelines/rolling.pipeline.ts', import.meta.url), { type: 'module' });
 
@@ -327,5 +329,118 @@ describe('stream pipelines', () => {
     expect(run.status).toBe('succeeded');
     expect(await streamedRows(readings)).toEqual(expected(300));
     expect(events.readyState).toBe(EventSource.CLOSED);
+  });
+});
+
+describe('scheduled pipelines', () => {
+  /** Resolves once `count` runs have ended (as subscribers see them), failing after `timeoutMs`. */
+  function collectRuns(store: FeatureStore, count: number, timeoutMs = 30_000): Promise<PipelineRunRecord[]> {
+    const runs: PipelineRunRecord[] = [];
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${runs.length} of ${count} runs ended`)), timeoutMs);
+      const stop = store.pipelines.subscribe((run) => {
+        runs.push(run);
+        if (runs.length === count) {
+          clearTimeout(timer);
+          stop();
+          resolve(runs);
+        }
+      });
+    });
+  }
+
+  it('runs at its interval, incrementally, never overlapping itself, manual runs included', async () => {
+    const { store, readings } = await setup();
+    await readings.insert(makeReadings({ sensors: 2, perSensor: 20, from: FROM, spanMs: DAY, seed: 10 }));
+    const everyMs = 300;
+    const ended = collectRuns(store, 6);
+    await store.pipelines.register({
+      name: 'rolling', module: rolling, inputs: [readings], outputs: [{ name: 'sensor_features', version: 1 }],
+      schedule: { every: everyMs / 1000, params: { delayMs: 450 } }, // each run takes longer than the interval
+    });
+    // A manual run while scheduled ones are due waits for the pipeline's lock instead of overlapping.
+    const manual = store.pipelines.run('rolling', { mode: 'incremental', params: { delayMs: 450 } });
+    const runs = await ended;
+    await manual;
+    await store.pipelines.register({ name: 'rolling', module: rolling, inputs: [readings], outputs: [{ name: 'sensor_features', version: 1 }] });
+    const history = await store.pipelines.runs('rolling');
+    expect(history.length).toBeGreaterThanOrEqual(6);
+    expect(history.every((r) => r.status === 'succeeded')).toBe(true);
+    for (let i = 1; i < history.length; i++) {
+      expect(history[i]!.startedAt).toBeGreaterThanOrEqual(history[i - 1]!.endedAt!); // never overlapping
+      expect(history[i]!.window!.start).toBe(history[i - 1]!.window!.end); // each continues where the last ended
+    }
+    const triggers = new Set(runs.map((r) => r.trigger));
+    expect(triggers).toEqual(new Set(['schedule', 'manual']));
+    // Scheduled runs start on the interval's ticks: never closer together than the interval.
+    const scheduled = history.filter((r) => r.trigger === 'schedule');
+    expect(scheduled.length).toBeGreaterThanOrEqual(3);
+    for (let i = 1; i < scheduled.length; i++) expect(scheduled[i]!.startedAt - scheduled[i - 1]!.startedAt).toBeGreaterThanOrEqual(everyMs - 30);
+    // Unscheduled: no more runs.
+    const count = (await store.pipelines.runs('rolling')).length;
+    await new Promise((resolve) => setTimeout(resolve, 3 * everyMs));
+    expect((await store.pipelines.runs('rolling')).length).toBe(count);
+  });
+
+  it('runs a scheduled pipeline when its service worker gets a periodic sync event', async () => {
+    const { store, readings } = await setup();
+    await readings.insert(makeReadings({ sensors: 1, perSensor: 5, from: FROM, spanMs: HOUR, seed: 11 }));
+    const options = { name: 'rolling', module: rolling, inputs: [readings], outputs: [{ name: 'sensor_features', version: 1 }] };
+    await store.pipelines.register(options);
+    await store.pipelines.run('rolling', { mode: 'incremental' });
+    await store.pipelines.register({ ...options, schedule: { every: '1h' } }); // ran just now: not due
+    const ended = collectRuns(store, 1);
+
+    const registration = await navigator.serviceWorker.register(new URL('../support/pipelines/test-sw.ts', import.meta.url), {
+      type: 'module', scope: '/test/support/pipelines/',
+    });
+    try {
+      const session = cdp() as { send(method: string, params?: object): Promise<unknown>; on(event: string, listener: (e: unknown) => void): void };
+      const registrationId = new Promise<string>((resolve) => {
+        session.on('ServiceWorker.workerRegistrationUpdated', (event) => {
+          const found = (event as { registrations: { registrationId: string; scopeURL: string; isDeleted: boolean }[] }).registrations
+            .find((r) => r.scopeURL === registration.scope && !r.isDeleted);
+          if (found !== undefined) resolve(found.registrationId);
+        });
+      });
+      await session.send('ServiceWorker.enable');
+      await navigator.serviceWorker.getRegistration(registration.scope);
+      const activeWorker = registration.installing ?? registration.waiting ?? registration.active!;
+      if (activeWorker.state !== 'activated') {
+        await new Promise<void>((resolve) => activeWorker.addEventListener('statechange', () => activeWorker.state === 'activated' && resolve()));
+      }
+      await session.send('ServiceWorker.dispatchPeriodicSyncEvent', { origin: location.origin, registrationId: await registrationId, tag: 'larder-pipelines' });
+      const [run] = await ended;
+      expect(run).toMatchObject({ pipeline: 'rolling', status: 'succeeded', trigger: 'service-worker', mode: 'incremental' });
+    } finally {
+      await registration.unregister();
+    }
+  });
+
+  it('runs when the browser comes back online', async () => {
+    const { store, readings } = await setup();
+    const options = { name: 'rolling', module: rolling, inputs: [readings], outputs: [{ name: 'sensor_features', version: 1 }] };
+    await store.pipelines.register(options);
+    await store.pipelines.run('rolling', { mode: 'incremental' });
+    await store.pipelines.register({ ...options, schedule: { every: '1h' } }); // ran just now: not due
+    const ended = collectRuns(store, 1);
+    window.dispatchEvent(new Event('online'));
+    expect((await ended)[0]).toMatchObject({ trigger: 'online', status: 'succeeded' });
+    await store.pipelines.register({ ...options, schedule: { every: '1h', onOnline: false } });
+    window.dispatchEvent(new Event('online'));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await store.pipelines.runs('rolling')).toHaveLength(2);
+  });
+
+  it('runs at once, on registration, the pipelines a service worker marked due while no page was open', async () => {
+    const { store, readings } = await setup();
+    const options = { name: 'rolling', module: rolling, inputs: [readings], outputs: [{ name: 'sensor_features', version: 1 }] };
+    await store.pipelines.register(options);
+    await store.pipelines.run('rolling', { mode: 'incremental' });
+    await markServiceWorkerDue(store.name);
+    const ended = collectRuns(store, 1);
+    await store.pipelines.register({ ...options, schedule: { every: '1h' } });
+    expect((await ended)[0]).toMatchObject({ trigger: 'service-worker', status: 'succeeded' });
+    expect(await store.pipelines.runs('rolling')).toHaveLength(2);
   });
 });

@@ -36,7 +36,7 @@ servePipeline<Params>({
     if (ctx.mode === 'incremental') {
       // Late readings change the features of their own time and of the hour after it.
       for (const r of readingsOf(await ctx.changes('readings'))) from = Math.min(from, r.ts);
-      ctx.log.info(`recomputing from ${new Date(from).toISOString()}`);
+      ctx.log.info(Number.isFinite(from) ? `recomputing from ${new Date(from).toISOString()}` : 'recomputing everything');
     }
     const readings = await ctx.store.getFeatureGroup('readings', input.version);
     const raw = readingsOf(
