@@ -2,7 +2,7 @@
 // A feature pipeline as an app would write one: rolling one-hour features of sensor readings, recomputed for the
 // window it is given and, in incremental runs, for every reading a late one changes.
 import type { Table } from 'apache-arrow';
-import { servePipeline } from '../../../src/worker.ts';
+import { servePipeline } from '../../../src/pipeline.ts';
 
 const HOUR = 3_600_000;
 
@@ -13,6 +13,8 @@ interface Params {
   delayMs?: number;
   /** Write a value of the wrong type (a validation failure). */
   writeBadValue?: boolean;
+  /** How the features are written (default upsert). */
+  writeMode?: 'append' | 'upsert';
   /** Also write a row to the 'switches' group, valid or not (for pipelines with two outputs). */
   alsoWriteSwitch?: 'valid' | 'invalid';
 }
@@ -70,7 +72,7 @@ servePipeline<Params>({
       ctx.progress({ message: `sensor ${sensor}` });
     }
     if (ctx.params.writeBadValue === true && rows.length > 0) rows[0]!['sum_1h'] = 'not a number';
-    ctx.write('sensor_features', rows);
+    ctx.write('sensor_features', rows, { mode: ctx.params.writeMode ?? 'upsert' });
     if (ctx.params.alsoWriteSwitch !== undefined) {
       ctx.write('switches', [{ id: ctx.params.alsoWriteSwitch === 'valid' ? 7 : 'seven', ts: ctx.window.start ?? 0 }]);
     }

@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ViteDevServer } from 'vite';
+import type { Page } from 'playwright';
+import type * as Larder from '../../src/index.ts';
+import { PersistentBrowser, startHarnessServer, waitReady } from '../support/harness.ts';
+import { HOUR, expectedFeatures, featuresSpec, makeReadings, readingsSpec } from '../support/pipelines/sensors.ts';
+
+// A backfill killed in the middle (the page reloads while its worker commits chunks) and resumed after reopening:
+// the same rows as one uninterrupted run, no chunk written twice.
+
+declare global {
+  interface Window {
+    larder: typeof Larder;
+  }
+}
+
+let server: ViteDevServer;
+let url: string;
+let browser: PersistentBrowser;
+
+beforeAll(async () => {
+  ({ server, url } = await startHarnessServer());
+  browser = await PersistentBrowser.create();
+  await browser.launch();
+});
+
+afterAll(async () => {
+  await browser?.dispose();
+  await server?.close();
+});
+
+const FROM = Date.UTC(2024, 0, 1);
+const DAYS = 4;
+const readings = makeReadings({ sensors: 4, perSensor: 200, from: FROM, spanMs: DAYS * 24 * HOUR, seed: 21 });
+const MODULE = '/test/support/pipelines/rolling.pipeline.ts';
+const CHUNKS = DAYS * 4; // 6-hour chunks
+
+/** Opens the store in the page and registers the pipeline (its module is known per page load). */
+async function openAndRegister(page: Page): Promise<void> {
+  await page.evaluate(
+    async ({ module, specs }) => {
+      const store = await window.larder.openFeatureStore({ name: 'pipes' });
+      (window as unknown as { store: Larder.FeatureStore }).store = store;
+      await store.createFeatureGroup(specs.readings);
+      await store.createFeatureGroup(specs.features);
+      await store.pipelines.register({
+        name: 'rolling', module, chunk: '6h',
+        inputs: [{ name: 'readings', version: 1 }], outputs: [{ name: 'sensor_features', version: 1 }],
+      });
+    },
+    { module: MODULE, specs: { readings: readingsSpec(), features: featuresSpec() } },
+  );
+}
+
+describe('pipelines in a real browser profile', () => {
+  it('resumes a backfill killed by a page reload: committed chunks are skipped, the result equals one full run', async () => {
+    const page = await browser.open(url);
+    await openAndRegister(page);
+    await page.evaluate(async (rows) => {
+      const store = (window as unknown as { store: Larder.FeatureStore }).store;
+      await (await store.getFeatureGroup('readings', 1)).insert(rows);
+      // Not awaited: the page is reloaded while it runs. Appending makes a chunk written twice visible as duplicates.
+      void store.pipelines
+        .run('rolling', { start: '2024-01-01', end: '2024-01-05', params: { delayMs: 150, writeMode: 'append' } })
+        .catch(() => undefined);
+    }, readings);
+    // Wait until a few chunks are committed, then kill the page in the middle of the backfill.
+    const committed = () =>
+      page.evaluate(async () => {
+        const store = (window as unknown as { store: Larder.FeatureStore }).store;
+        return (await (await store.getFeatureGroup('sensor_features', 1)).commits()).length;
+      });
+    const deadline = Date.now() + 60_000;
+    while ((await committed()) < 3) {
+      if (Date.now() > deadline) throw new Error('the backfill committed fewer than 3 chunks in 60 s');
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    }
+    await page.reload();
+    await waitReady(page);
+
+    await openAndRegister(page);
+    const outcome = await page.evaluate(async (chunks) => {
+      const store = (window as unknown as { store: Larder.FeatureStore }).store;
+      const features = await store.getFeatureGroup('sensor_features', 1);
+      const [killed] = await store.pipelines.runs('rolling');
+      const before = (await features.commits()).map((c) => [c.commitId, c.batchId]);
+      const resumed = await store.pipelines.resume(killed!.id, { onProgress: () => undefined });
+      const commits = await features.commits();
+      const table = await features.read();
+      const rows = Array.from({ length: table.numRows }, (_, i) => ({
+        sensor: table.getChild('sensor')!.get(i) as string,
+        ts: table.getChild('ts')!.get(i) as number,
+        count_1h: table.getChild('count_1h')!.get(i) as number,
+        max_1h: table.getChild('max_1h')!.get(i) as number,
+        sum_1h: table.getChild('sum_1h')!.get(i) as number,
+      }));
+      await store.close();
+      return {
+        killed: { status: killed!.status, error: killed!.error, chunks: killed!.chunks.length },
+        before,
+        resumed: { status: resumed.status, resumeOf: resumed.resumeOf, chunks: resumed.chunks.map((c) => [c.index, c.status, c.commitIds[0]]) },
+        commits: commits.map((c) => [c.commitId, c.batchId, c.kind]),
+        rows,
+        expectedChunks: chunks,
+      };
+    }, CHUNKS);
+
+    // The killed run was found running by the next open and recorded as aborted.
+    expect(outcome.killed.status).toBe('aborted');
+    expect(outcome.killed.error?.message).toMatch(/Interrupted/);
+    const done = outcome.before.length;
+    expect(done).toBeGreaterThanOrEqual(3);
+    expect(done).toBeLessThan(CHUNKS);
+    // Resumed: the chunks committed before the kill are skipped (same commits), the rest committed once each.
+    expect(outcome.resumed.status).toBe('succeeded');
+    expect(outcome.resumed.chunks.map(([index, status]) => [index, status])).toEqual(
+      Array.from({ length: CHUNKS }, (_, i) => [i, i < done ? 'skipped' : 'committed']),
+    );
+    expect(outcome.resumed.chunks.slice(0, done).map((c) => c[2])).toEqual(outcome.before.map((c) => c[0]));
+    expect(outcome.commits).toHaveLength(CHUNKS);
+    expect(new Set(outcome.commits.map((c) => c[1])).size).toBe(CHUNKS);
+    expect(outcome.commits.every((c) => c[2] === 'append')).toBe(true);
+    // Same rows as an uninterrupted run: every reading once (appends would show a redone chunk twice).
+    const expected = expectedFeatures(readings);
+    expect(outcome.rows.map((r) => [r.sensor, r.ts, r.count_1h, r.max_1h])).toEqual(expected.map((r) => [r.sensor, r.ts, r.count_1h, r.max_1h]));
+    outcome.rows.forEach((r, i) => expect(r.sum_1h).toBeCloseTo(expected[i]!.sum_1h, 9));
+    await page.close();
+  });
+});
