@@ -34,10 +34,11 @@ export type {
  */
 export function servePipeline<P = Record<string, unknown>>(pipeline: FeaturePipeline<P>): void {
   installErrorTransfer();
-  let controller = new AbortController();
+  // One run per worker: an abort that arrives before execute() still stops it.
+  const controller = new AbortController();
   const api: PipelineWorkerApi = {
+    ready: () => true,
     async execute(request: RunRequest, storePort: MessagePort, hooks: RunHooks) {
-      controller = new AbortController();
       const store = connectedStore(request.store.name, request.store.persistent, Comlink.wrap<StoreWorkerApi>(storePort));
       try {
         return await executeRun(pipeline as FeaturePipeline, request, store, hooks, controller.signal);

@@ -7,7 +7,7 @@ export const PIPELINE_SYNC_TAG = 'larder-pipelines';
 /** The message the service-worker entry point posts to open pages, asking them to run their due pipelines. */
 export const SERVICE_WORKER_MESSAGE = 'larder:run-pipelines';
 
-/** Marks for "a periodic sync fired while no page was open", kept until a page of the store runs its pipelines. */
+/** Marks for "a periodic sync fired while no page was open": the time, per store. */
 const MARKS_DB = 'larder:service-worker';
 const ANY_STORE = '*';
 
@@ -34,14 +34,15 @@ export async function markServiceWorkerDue(store: string | undefined): Promise<v
   }
 }
 
-/** Takes (and clears) the mark of a store, or the mark left for every store: true when there was one. */
-export async function takeServiceWorkerMark(store: string): Promise<boolean> {
+/**
+ * When a service worker last asked for a store's pipelines (or every store's) with no page open to run them, or
+ * null. A scheduled pipeline whose last run started before that runs as soon as it is registered.
+ */
+export async function serviceWorkerMarkedAt(store: string): Promise<number | null> {
   const db = await openMarks();
   try {
-    const tx = db.transaction('due', 'readwrite');
-    const [own, any] = await Promise.all([tx.store.get(nameKey(store)), tx.store.get(ANY_STORE)]);
-    await Promise.all([tx.store.delete(nameKey(store)), tx.store.delete(ANY_STORE), tx.done]);
-    return own !== undefined || any !== undefined;
+    const marks = (await Promise.all([db.get('due', nameKey(store)), db.get('due', ANY_STORE)])).filter((m) => m !== undefined);
+    return marks.length === 0 ? null : Math.max(...marks);
   } finally {
     db.close();
   }

@@ -3,7 +3,7 @@ import { Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { nameKey } from '../definitions/names.ts';
 import { InvalidArgumentError, OperationAbortedError, errorSummary, throwIfAborted } from '../errors.ts';
 import type { IngestSource } from '../offline/types.ts';
-import type { GroupRef, PipelineChunk, PipelineRunRecord } from '../registry/types.ts';
+import type { CommitRecord, GroupRef, PipelineChunk, PipelineRunRecord } from '../registry/types.ts';
 import type { BatchRequest } from '../rpc/store-api.ts';
 import type { FeatureStore } from '../feature-store.ts';
 import { microBatches } from './streams.ts';
@@ -108,11 +108,15 @@ export interface RunHooks {
 
 /** What a pipeline worker exposes. */
 export interface PipelineWorkerApi {
+  /** Answers once the module has loaded and called servePipeline. */
+  ready(): boolean;
   execute(request: RunRequest, storePort: MessagePort, hooks: RunHooks): Promise<PipelineRunRecord>;
   abort(reason: string): void;
 }
 
 const MAX_LOGS = 200;
+/** A stream run keeps its latest chunks and commit ids only (it may run for days). */
+const MAX_STREAM_ENTRIES = 200;
 
 /** The batch id of a chunk: the same for the run a resume continues, so a committed chunk is found, not redone. */
 export function chunkBatchId(pipeline: string, namespace: string, index: number): string {
@@ -219,14 +223,20 @@ export async function executeRun(
     inputs: Object.fromEntries(record.inputs.map((i) => [i.group, { version: i.version, afterCommit: i.afterCommit, throughCommit: i.throughCommit }])),
   });
 
-  const account = (chunk: PipelineChunk, commits: { commitId: number; rowCount: number; validation: unknown }[]): void => {
+  const account = (chunk: PipelineChunk, commits: readonly CommitRecord[]): void => {
     record.chunks.push(chunk);
+    record.chunkCount++;
     commits.forEach((commit, i) => {
       const output = record.outputs[i]!;
       output.rows += commit.rowCount;
       output.commitIds.push(commit.commitId);
-      if (commit.validation !== null) output.validation.push(commit.validation as PipelineRunRecord['outputs'][number]['validation'][number]);
+      if (commit.validation !== null) output.validation.push(commit.validation);
+      if (record.mode === 'stream') {
+        output.commitIds.splice(0, Math.max(0, output.commitIds.length - MAX_STREAM_ENTRIES));
+        output.validation.splice(0, Math.max(0, output.validation.length - MAX_STREAM_ENTRIES));
+      }
     });
+    if (record.mode === 'stream') record.chunks.splice(0, Math.max(0, record.chunks.length - MAX_STREAM_ENTRIES));
   };
 
   /** Runs one chunk's code and commits what it wrote. */
@@ -236,8 +246,14 @@ export async function executeRun(
       const first = outputs[0]!;
       const done = await api.findBatch(first.group, first.version, batchId);
       if (done !== null) {
-        const commits = await Promise.all(outputs.map(async (o) => (await api.findBatch(o.group, o.version, batchId))!));
-        account({ index, start: window.start, end: window.end, status: 'skipped', commitIds: commits.map((c) => c.commitId), rows: 0 }, []);
+        // Outputs commit together, so the others have this batch id too.
+        const commits = await Promise.all(outputs.map(async (o) => api.findBatch(o.group, o.version, batchId)));
+        const found = commits.filter((c): c is CommitRecord => c !== null);
+        if (found.length !== outputs.length) {
+          throw new InvalidArgumentError(`Chunk ${index} is committed to ${first.group} but not to every output of the run; the outputs changed since.`);
+        }
+        const rows = found.reduce((sum, c) => sum + c.rowCount, 0);
+        account({ index, start: window.start, end: window.end, status: 'skipped', commitIds: found.map((c) => c.commitId), rows }, found);
         hooks.progress({ runId: record.id, phase: 'skipped', chunk: index, chunks: count, rowsWritten });
         return;
       }
@@ -257,6 +273,12 @@ export async function executeRun(
       );
       const rows = results.reduce((sum, r) => sum + r.commit.rowCount, 0);
       rowsWritten += rows;
+      for (const result of results) {
+        if (result.onlineError !== undefined) {
+          log('warn', `${result.commit.group} v${result.commit.version}: commit ${result.commit.commitId} is durable but the online store was not updated ` +
+            `(${result.onlineError.name}: ${result.onlineError.message}); the next write or materialization catches it up.`);
+        }
+      }
       account(
         { index, start: window.start, end: window.end, status: 'committed', commitIds: results.map((r) => r.commit.commitId), rows },
         results.map((r) => r.commit),

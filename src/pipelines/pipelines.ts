@@ -1,13 +1,13 @@
 import * as Comlink from 'comlink';
 import { nameKey, validateName } from '../definitions/names.ts';
 import { parseDurationSeconds } from '../definitions/duration.ts';
-import { InvalidArgumentError, NotFoundError, OperationAbortedError, PipelineRunError, errorSummary } from '../errors.ts';
+import { InvalidArgumentError, NotFoundError, OperationAbortedError, PipelineRunError, StoreClosedError, errorSummary } from '../errors.ts';
 import { instantToMillis, type Instant } from '../offline/filters.ts';
 import type { GroupRef, PipelineDefinition, PipelineRunRecord, PipelineSchedule } from '../registry/types.ts';
 import type { FeatureStore } from '../feature-store.ts';
 import type { PipelineLogEntry, PipelineProgress, PipelineWorkerApi, RunRequest } from './feature-pipeline.ts';
 import { toReadableStream, type StreamOptions, type StreamSource } from './streams.ts';
-import { takeServiceWorkerMark, SERVICE_WORKER_MESSAGE } from './background-sync.ts';
+import { serviceWorkerMarkedAt, SERVICE_WORKER_MESSAGE } from './background-sync.ts';
 
 /** Where a pipeline's code comes from: a worker module URL, or a function that creates its worker (bundlers). */
 export type PipelineModule = string | URL | (() => Worker);
@@ -72,6 +72,8 @@ interface Plan {
   chunkMs: number | null;
   params: Record<string, unknown>;
   inputs: PipelineRunRecord['inputs'] | null;
+  /** The groups written: the run's own outputs when resuming, the definition's otherwise (null). */
+  outputs: GroupRef[] | null;
   resumeOf: string | null;
   stream: ReadableStream<unknown> | null;
   /** The error the stream's source failed with, as thrown here (it reaches the worker as a plain Error). */
@@ -83,6 +85,21 @@ interface Plan {
 const MAX_CHUNKS = 100_000;
 /** How long an aborted pipeline's code gets to stop by itself before its worker is terminated. */
 const ABORT_GRACE_MS = 5_000;
+/** How long a pipeline worker gets to load its module and answer (a module that never calls servePipeline fails). */
+const READY_TIMEOUT_MS = 30_000;
+/** The longest schedule interval browser timers can wait (2^31 − 1 ms, about 24.8 days). */
+const MAX_INTERVAL_MS = 2 ** 31 - 1;
+
+/** A windowed run's options, checked before it waits for its lock; the window is fixed once it holds it. */
+interface WindowSpec {
+  mode: 'window' | 'incremental';
+  start: number | null;
+  /** null: now, when the run starts. */
+  end: number | null;
+  /** undefined: the definition's chunk length. */
+  chunkMs: number | null | undefined;
+  params: Record<string, unknown>;
+}
 
 /** Cuts [start, end) into consecutive windows of `chunkMs` (the last one shorter); one window when not cut. */
 export function chunkWindows(start: number | null, end: number | null, chunkMs: number | null): { start: number | null; end: number | null }[] {
@@ -96,13 +113,15 @@ export function chunkWindows(start: number | null, end: number | null, chunkMs: 
 }
 
 /**
- * The succeeded run an incremental run continues from: the one whose window ends last (a late backfill of an old
- * window does not move an incremental pipeline back).
+ * The succeeded run an incremental run continues from: among incremental runs and window runs that covered all
+ * history (no start), the one whose window ends last. A window run over part of history (a late backfill) does not
+ * move an incremental pipeline; it saw only its window, not every commit up to its end.
  */
 export function lastSuccessfulRun(runs: readonly PipelineRunRecord[]): PipelineRunRecord | null {
   let best: PipelineRunRecord | null = null;
   for (const run of runs) {
     if (run.status !== 'succeeded' || run.window === null || run.window.end === null) continue;
+    if (run.mode !== 'incremental' && !(run.mode === 'window' && run.window.start === null)) continue;
     if (best === null || run.window.end > best.window!.end! || (run.window.end === best.window!.end && run.startedAt > best.startedAt)) best = run;
   }
   return best;
@@ -154,6 +173,7 @@ export class Pipelines {
   private readonly listeners = new Set<(run: PipelineRunRecord) => void>();
   private stopServiceWorkerListener: (() => void) | null = null;
   private readonly lockScope: string;
+  private closed = false;
 
   /** @internal */
   constructor(private readonly store: FeatureStore) {
@@ -193,6 +213,9 @@ export class Pipelines {
       const mode = s.mode ?? 'incremental';
       if (mode !== 'window' && mode !== 'incremental') throw new InvalidArgumentError(`Pipeline '${name}': schedule.mode must be 'window' or 'incremental'.`);
       schedule = { everyMs: durationMs(s.every, `Pipeline '${name}' schedule.every`)!, onOnline: s.onOnline ?? true, mode, params: plainParams(s.params) };
+      if (schedule.everyMs > MAX_INTERVAL_MS) {
+        throw new InvalidArgumentError(`Pipeline '${name}': schedule.every must be at most 24 days (the longest a browser timer waits).`);
+      }
     }
     const now = Date.now();
     const existing = await api.getPipeline(name);
@@ -246,11 +269,18 @@ export class Pipelines {
    * ```
    */
   async run(name: string, options: RunPipelineOptions = {}): Promise<PipelineRunRecord> {
-    const definition = await this.get(name);
+    await this.get(name);
     const mode = options.mode ?? 'window';
     if (mode !== 'window' && mode !== 'incremental') throw new InvalidArgumentError(`mode must be 'window' or 'incremental', got '${String(mode)}'.`);
-    const plan = await this.plan(definition, mode, options, 'manual');
-    return (await this.execute(definition, plan, options, false))!;
+    const start = options.start === undefined ? null : instantToMillis(options.start, 'start');
+    const end = options.end === undefined ? null : instantToMillis(options.end, 'end');
+    if (mode === 'window' && start !== null && end !== null && end <= start) throw new InvalidArgumentError('end must be after start.');
+    const spec: WindowSpec = {
+      mode, start, end, chunkMs: options.chunk === undefined ? undefined : durationMs(options.chunk, 'chunk'), params: plainParams(options.params),
+    };
+    // The window and the inputs' commit ranges are fixed once the run holds its lock: a run that waited for another
+    // continues where that one ended.
+    return (await this.execute(name, (definition) => this.plan(definition, spec, 'manual'), options, { skipIfBusy: false, stream: false }))!;
   }
 
   /**
@@ -270,12 +300,12 @@ export class Pipelines {
       throw new InvalidArgumentError(`Run ${runId} of '${original.pipeline}' is ${original.status}; only failed or aborted runs are resumed.`);
     }
     if (original.mode === 'stream') throw new InvalidArgumentError(`Run ${runId} consumed a stream; a stream cannot be replayed, start a new one.`);
-    const definition = await this.get(original.pipeline);
     const plan: Plan = {
       mode: original.mode, trigger: 'resume', window: original.window, chunkMs: original.chunkMs, params: original.params,
-      inputs: original.inputs, resumeOf: original.resumeOf ?? original.id, stream: null, microBatch: { maxRows: 1, maxWaitMs: 1 },
+      inputs: original.inputs, outputs: original.outputs.map(({ group, version }) => ({ group, version })),
+      resumeOf: original.resumeOf ?? original.id, stream: null, microBatch: { maxRows: 1, maxWaitMs: 1 },
     };
-    return (await this.execute(definition, plan, options, false))!;
+    return (await this.execute(original.pipeline, () => Promise.resolve(plan), options, { skipIfBusy: false, stream: false }))!;
   }
 
   /**
@@ -290,7 +320,7 @@ export class Pipelines {
    * ```
    */
   async stream(name: string, source: StreamSource, options: StreamPipelineOptions = {}): Promise<PipelineRunRecord> {
-    const definition = await this.get(name);
+    await this.get(name);
     const microBatch = {
       maxRows: positiveInteger(options.maxRows, 1000, 'maxRows'),
       maxWaitMs: options.maxWaitMs ?? 1000,
@@ -320,10 +350,15 @@ export class Pipelines {
       { highWaterMark: 0 },
     );
     const plan: Plan = {
-      mode: 'stream', trigger: 'manual', window: null, chunkMs: null, params: plainParams(options.params), inputs: null, resumeOf: null,
-      stream, sourceError: () => sourceError, microBatch,
+      mode: 'stream', trigger: 'manual', window: null, chunkMs: null, params: plainParams(options.params), inputs: null, outputs: null,
+      resumeOf: null, stream, sourceError: () => sourceError, microBatch,
     };
-    return (await this.execute(definition, plan, options, false))!;
+    try {
+      return (await this.execute(name, () => Promise.resolve(plan), options, { skipIfBusy: false, stream: true }))!;
+    } finally {
+      // Whatever happened (a run that never started, a worker that died), the source is closed: sockets, iterators.
+      await reader.cancel(new Error('The stream pipeline ended.')).catch(() => undefined); // closed already: fine
+    }
   }
 
   /**
@@ -376,6 +411,7 @@ export class Pipelines {
 
   /** @internal Stops the schedules and aborts runs in progress, waiting until they are recorded. */
   async close(): Promise<void> {
+    this.closed = true;
     for (const name of [...this.schedules.keys()]) this.stopSchedule(name);
     this.stopServiceWorkerListener?.();
     this.stopServiceWorkerListener = null;
@@ -400,10 +436,15 @@ export class Pipelines {
       globalThis.removeEventListener?.('online', onOnline);
     });
     this.listenToServiceWorker();
-    // Catch up at once when the interval has passed while the app was closed (or a service worker asked for a run).
-    void takeServiceWorkerMark(this.store.name)
-      .then(async (marked) => (marked || (await this.isDue(definition)) ? tick(marked ? 'service-worker' : 'schedule') : undefined))
-      .catch(() => undefined); // a closed store: the schedule stopped with it
+    // Catch up at once when a service worker asked for a run while no page was open (a mark newer than the last
+    // run), or when the interval has passed while the app was closed.
+    const catchUp = async (): Promise<void> => {
+      const markedAt = await serviceWorkerMarkedAt(this.store.name);
+      const last = (await this.runs(definition.name)).filter((r) => r.mode !== 'stream').at(-1);
+      if (markedAt !== null && (last === undefined || last.startedAt < markedAt)) tick('service-worker');
+      else if (await this.isDue(definition)) tick('schedule');
+    };
+    catchUp().catch(() => undefined); // a closed store: the schedule stopped with it
   }
 
   private stopSchedule(name: string): void {
@@ -431,25 +472,33 @@ export class Pipelines {
 
   /** A scheduled run: skipped (null) when the pipeline is running already; failures stay in the run history. */
   private async runScheduled(name: string, trigger: Trigger): Promise<PipelineRunRecord | null> {
+    if (this.closed || !this.schedules.has(nameKey(name))) return null;
     try {
-      const definition = await this.get(name);
-      if (definition.schedule === null) return null;
-      const plan = await this.plan(definition, definition.schedule.mode, { params: definition.schedule.params }, trigger);
-      return await this.execute(definition, plan, {}, true);
+      return await this.execute(
+        name,
+        (definition) => {
+          if (definition.schedule === null) throw new InvalidArgumentError(`Pipeline '${name}' is no longer scheduled.`);
+          const { mode, params } = definition.schedule;
+          return this.plan(definition, { mode, start: null, end: null, chunkMs: undefined, params }, trigger);
+        },
+        {},
+        { skipIfBusy: true, stream: false },
+      );
     } catch (error) {
       const run = (error as { details?: { run?: PipelineRunRecord } }).details?.run;
       return run ?? null; // recorded in the history and passed to subscribers; nobody awaits a scheduled run
     }
   }
 
-  private async plan(definition: PipelineDefinition, mode: 'window' | 'incremental', options: RunPipelineOptions, trigger: Trigger): Promise<Plan> {
-    const chunkMs = options.chunk === undefined ? definition.chunkMs : durationMs(options.chunk, 'chunk');
-    let start = options.start === undefined ? null : instantToMillis(options.start, 'start');
-    let end = options.end === undefined ? Date.now() : instantToMillis(options.end, 'end');
+  /** Fixes a windowed run's window and input commit ranges (called holding the pipeline's lock). */
+  private async plan(definition: PipelineDefinition, spec: WindowSpec, trigger: Trigger): Promise<Plan> {
+    let start = spec.start;
+    let end = spec.end ?? Date.now();
     let after: PipelineRunRecord | null = null;
-    if (mode === 'incremental') {
+    if (spec.mode === 'incremental') {
       after = lastSuccessfulRun(await this.runs(definition.name));
-      if (after !== null) start = after.window!.end;
+      // A window that ended in the future (an explicit end) continues from when that run started, not from its end.
+      if (after !== null) start = Math.min(after.window!.end!, after.startedAt);
       if (start !== null && end < start) end = start; // an empty window still delivers late rows (ctx.changes)
     } else if (start !== null && end <= start) {
       throw new InvalidArgumentError('end must be after start.');
@@ -463,39 +512,51 @@ export class Pipelines {
       })),
     );
     return {
-      mode, trigger, window: { start, end }, chunkMs: mode === 'incremental' ? null : chunkMs, params: plainParams(options.params), inputs,
-      resumeOf: null, stream: null, microBatch: { maxRows: 1, maxWaitMs: 1 },
+      mode: spec.mode, trigger, window: { start, end }, chunkMs: spec.mode === 'incremental' ? null : spec.chunkMs === undefined ? definition.chunkMs : spec.chunkMs,
+      params: spec.params, inputs, outputs: null, resumeOf: null, stream: null, microBatch: { maxRows: 1, maxWaitMs: 1 },
     };
   }
 
-  /** Runs a plan under the pipeline's Web Lock; null when `skipIfBusy` and another run holds it. */
+  /**
+   * Runs a pipeline under its Web Lock (stream runs under a lock of their own, so a long stream does not block
+   * backfills); null when `skipIfBusy` and another run holds it. The definition is read and the plan made holding
+   * the lock.
+   */
   private async execute(
-    definition: PipelineDefinition,
-    plan: Plan,
+    name: string,
+    makePlan: (definition: PipelineDefinition) => Promise<Plan>,
     options: Pick<RunPipelineOptions, 'signal' | 'onProgress' | 'onLog'>,
-    skipIfBusy: boolean,
+    how: { skipIfBusy: boolean; stream: boolean },
   ): Promise<PipelineRunRecord | null> {
-    const module = this.modules.get(nameKey(definition.name));
-    if (module === undefined) {
-      throw new InvalidArgumentError(
-        `Pipeline '${definition.name}' is stored but its module is not registered in this page; call store.pipelines.register() with it first.`,
-      );
-    }
-    const windows = plan.stream === null ? chunkWindows(plan.window!.start, plan.window!.end, plan.chunkMs) : [];
-    const controller = new AbortController();
+    if (this.closed) throw new StoreClosedError(`Store '${this.store.name}' is closing; its pipelines no longer run.`);
     const signal = options.signal;
-    if (signal?.aborted === true) throw new OperationAbortedError(`Pipeline '${definition.name}' was aborted before it started.`, { cause: signal.reason });
+    if (signal?.aborted === true) throw new OperationAbortedError(`Pipeline '${name}' was aborted before it started.`, { cause: signal.reason });
+    const controller = new AbortController();
     const forward = (): void => controller.abort(signal?.reason);
     signal?.addEventListener('abort', forward, { once: true });
-    const lockName = `larder:pipeline:${this.lockScope}:${nameKey(definition.name)}`;
-    const work = navigator.locks.request(lockName, { ifAvailable: skipIfBusy }, async (lock) => {
+    const lockName = `larder:pipeline:${this.lockScope}:${nameKey(name)}${how.stream ? ':stream' : ''}`;
+    const work = navigator.locks.request(lockName, how.skipIfBusy ? { ifAvailable: true } : { signal: controller.signal }, async (lock) => {
       if (lock === null) return null;
-      return this.runLocked(definition, plan, windows, module, controller.signal, options);
+      if (controller.signal.aborted) throw new OperationAbortedError(`Pipeline '${name}' was aborted before it started.`, { cause: controller.signal.reason });
+      const definition = await this.get(name);
+      const module = this.modules.get(nameKey(definition.name));
+      if (module === undefined) {
+        throw new InvalidArgumentError(
+          `Pipeline '${definition.name}' is stored but its module is not registered in this page; call store.pipelines.register() with it first.`,
+        );
+      }
+      return this.runLocked(definition, await makePlan(definition), module, controller.signal, options);
     });
-    const entry = { controller, settled: work.catch(() => undefined) };
+    const entry = { controller, settled: work.then(() => undefined, () => undefined) };
     this.active.add(entry);
     try {
       return await work;
+    } catch (error) {
+      // A lock request aborted while waiting rejects with the signal's reason.
+      if (controller.signal.aborted && (error === controller.signal.reason || (error instanceof DOMException && error.name === 'AbortError'))) {
+        throw new OperationAbortedError(`Pipeline '${name}' was aborted while it waited for its previous run to end.`, { cause: controller.signal.reason });
+      }
+      throw error;
     } finally {
       this.active.delete(entry);
       signal?.removeEventListener('abort', forward);
@@ -505,18 +566,19 @@ export class Pipelines {
   private async runLocked(
     definition: PipelineDefinition,
     plan: Plan,
-    windows: { start: number | null; end: number | null }[],
     module: PipelineModule,
     signal: AbortSignal,
     options: Pick<RunPipelineOptions, 'onProgress' | 'onLog'>,
   ): Promise<PipelineRunRecord> {
     const api = this.store.api();
+    const windows = plan.stream === null ? chunkWindows(plan.window!.start, plan.window!.end, plan.chunkMs) : [];
+    const outputs = plan.outputs ?? definition.outputs;
     const startedAt = Date.now();
     const record: PipelineRunRecord = {
       id: crypto.randomUUID(), pipeline: definition.name, status: 'running', mode: plan.mode, trigger: plan.trigger, window: plan.window,
       chunkMs: plan.chunkMs, params: plan.params, inputs: plan.inputs ?? [],
-      outputs: definition.outputs.map((o) => ({ ...o, rows: 0, commitIds: [], validation: [] })),
-      chunks: [], resumeOf: plan.resumeOf, logs: [], startedAt, endedAt: null, durationMs: null, error: null,
+      outputs: outputs.map((o) => ({ ...o, rows: 0, commitIds: [], validation: [] })),
+      chunks: [], chunkCount: 0, resumeOf: plan.resumeOf, logs: [], startedAt, endedAt: null, durationMs: null, error: null,
     };
     await api.putPipelineRun(record);
     const worker = typeof module === 'function' ? module() : new Worker(module, { type: 'module', name: `larder-pipeline-${definition.name}` });
@@ -544,11 +606,25 @@ export class Pipelines {
         }
       });
       crashed.catch(() => undefined); // raced below; once the run has settled its rejection has nobody to tell
+      // The module must load and call servePipeline: a wrong file (or an HTML fallback) would never answer.
+      let readyTimer: ReturnType<typeof setTimeout> | undefined;
+      const silent = new Promise<never>((_, reject) => {
+        readyTimer = setTimeout(
+          () => reject(new PipelineRunError(`Pipeline '${definition.name}': its worker did not answer within ${READY_TIMEOUT_MS / 1000} s; does the module call servePipeline()?`)),
+          READY_TIMEOUT_MS,
+        );
+      });
+      silent.catch(() => undefined); // raced once, below
+      try {
+        await Promise.race([remote.ready(), crashed, silent]);
+      } finally {
+        clearTimeout(readyTimer);
+      }
       const channel = new MessageChannel();
       await api.connect(Comlink.transfer(channel.port1, [channel.port1]));
       const request: RunRequest = {
         store: { name: this.store.name, persistent: this.store.persistent },
-        record, outputs: definition.outputs, windows, batchNamespace: plan.resumeOf ?? record.id, stream: null, microBatch: plan.microBatch,
+        record, outputs, windows, batchNamespace: plan.resumeOf ?? record.id, stream: null, microBatch: plan.microBatch,
       };
       const transfer: Transferable[] = [channel.port2];
       if (plan.stream !== null) {
@@ -563,6 +639,7 @@ export class Pipelines {
       this.notify(finished);
       return finished;
     } catch (thrown) {
+      worker.terminate(); // first: nothing it still has in flight may overwrite what is recorded below
       const sourceError = plan.sourceError?.();
       const error = sourceError ?? thrown;
       const stored = (await api.getPipelineRun(record.id).catch(() => undefined)) ?? record;

@@ -210,9 +210,14 @@ export interface PipelineRunRecord {
   params: Record<string, unknown>;
   /** Commit ranges of the inputs this run received: commits in (afterCommit, throughCommit]. */
   inputs: (GroupRef & { afterCommit: number; throughCommit: number })[];
-  /** Rows written per output group, with the commit ids and validation reports of its commits. */
+  /**
+   * Rows per output group over the run's chunks (a resumed run's skipped chunks count with the commits found), with
+   * their commit ids (a stream run keeps the latest 200) and validation reports.
+   */
   outputs: (GroupRef & { rows: number; commitIds: number[]; validation: ValidationReport[] })[];
+  /** The chunks handled (committed or skipped); a stream run keeps the latest 200 (`chunkCount` counts them all). */
   chunks: PipelineChunk[];
+  chunkCount: number;
   /** The run whose committed chunks this one skipped (see `resume`), or null. */
   resumeOf: string | null;
   /** The last log lines of the run (at most 200). */

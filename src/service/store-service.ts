@@ -249,7 +249,10 @@ export class StoreService implements StoreWorkerApi {
   }
 
   async putPipelineRun(run: PipelineRunRecord): Promise<void> {
-    await this.open_().registry.putPipelineRun(run);
+    const { registry } = this.open_();
+    // A late update from a worker that was stopped must not reopen a run already recorded as ended.
+    if (run.status === 'running' && ((await registry.getPipelineRun(run.id))?.status ?? 'running') !== 'running') return;
+    await registry.putPipelineRun(run);
   }
 
   getPipelineRun(id: string): Promise<PipelineRunRecord | undefined> {
@@ -688,7 +691,7 @@ export class StoreService implements StoreWorkerApi {
 
   async findBatch(name: string, version: number, batchId: string): Promise<CommitRecord | null> {
     const definition = await this.definition(name, version);
-    return (await this.open_().offline.findBatch(definition, batchId)) ?? null;
+    return (await this.open_().offline.committedBatch(definition, batchId)) ?? null;
   }
 
   async latestCommitId(name: string, version: number): Promise<number> {

@@ -170,6 +170,8 @@ describe('feature pipelines', () => {
     const commits = await features[0]!.commits();
     expect(commits).toHaveLength(4);
     expect(commits.slice(0, 2)).toEqual(afterFailure);
+    expect(resumed.outputs).toEqual([{ group: 'sensor_features', version: 1, rows: raw.length, commitIds: commits.map((c) => c.commitId), validation: [] }]);
+    expect(resumed.chunkCount).toBe(4);
     expectSameFeatures(await featureRows(features[0]!), expectedFeatures(raw));
     await expect(store.pipelines.resume(resumed.id)).rejects.toThrow(/only failed or aborted runs/);
   });
@@ -199,6 +201,32 @@ describe('feature pipelines', () => {
     expect(error.details!.run!.status).toBe('aborted');
     expect((await store.pipelines.runs('rolling'))[0]!.status).toBe('aborted');
     expect(await features[0]!.commits()).toEqual([]);
+  });
+
+  it('aborts a run still waiting for the pipeline\'s lock without recording it, and close() stops running and queued runs', async () => {
+    const { store, readings } = await setup();
+    await readings.insert(makeReadings({ sensors: 1, perSensor: 10, from: FROM, spanMs: HOUR, seed: 12 }));
+    await register(store, 'rolling');
+    const first = store.pipelines.run('rolling', { start: FROM, end: FROM + HOUR, params: { delayMs: 600 } });
+    const controller = new AbortController();
+    const queued = store.pipelines.run('rolling', { start: FROM, end: FROM + HOUR, signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    controller.abort();
+    const error = await rejection(queued);
+    expect(error).toBeInstanceOf(OperationAbortedError);
+    expect(error.message).toMatch(/waited/);
+    expect((await first).status).toBe('succeeded');
+    expect((await store.pipelines.runs('rolling')).map((r) => r.status)).toEqual(['succeeded']);
+
+    const running = rejection(store.pipelines.run('rolling', { start: FROM, end: FROM + HOUR, params: { delayMs: 1000 } }));
+    const waiting = rejection(store.pipelines.run('rolling', { start: FROM, end: FROM + HOUR }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const runs = await store.pipelines.runs('rolling');
+    await store.close();
+    expect(await running).toBeInstanceOf(OperationAbortedError);
+    expect(await waiting).toBeInstanceOf(OperationAbortedError);
+    expect(runs.map((r) => r.status)).toEqual(['succeeded', 'running']);
+    await expect(store.pipelines.run('rolling')).rejects.toMatchObject({ code: 'STORE_CLOSED' });
   });
 
   it('fails with a recorded error when the module cannot be loaded, and refuses unknown outputs at registration', async () => {
@@ -307,10 +335,9 @@ describe('stream pipelines', () => {
     const run = error.details!.run!;
     expect(run.status).toBe('failed');
     expect(run.error!.message).toMatch(/1006/);
-    const rows = await streamedRows(readings);
-    expect(rows.length % 100).toBe(0);
-    expect(rows.length).toBe(run.chunks.reduce((sum, c) => sum + c.rows, 0));
-    expect(rows).toEqual(expected(rows.length));
+    // Two whole micro-batches committed; the 50 events of the third were in flight when the connection broke.
+    expect(run.chunks.map((c) => c.rows)).toEqual([100, 100]);
+    expect(await streamedRows(readings)).toEqual(expected(200));
   });
 
   it('fails with StreamOverflowError when a push source outruns a slow pipeline beyond maxBuffered', async () => {

@@ -42,7 +42,7 @@ const pipeline = (name: string, updatedAt: number): PipelineDefinition => ({
 
 const pipelineRun = (id: string, name: string, startedAt: number): PipelineRunRecord => ({
   id, pipeline: name, status: 'running', mode: 'window', trigger: 'manual', window: { start: null, end: startedAt }, chunkMs: null,
-  params: { n: 1 }, inputs: [], outputs: [{ group: 'daily', version: 2, rows: 0, commitIds: [], validation: [] }], chunks: [],
+  params: { n: 1 }, inputs: [], outputs: [{ group: 'daily', version: 2, rows: 0, commitIds: [], validation: [] }], chunks: [], chunkCount: 0,
   resumeOf: null, logs: [], startedAt, endedAt: null, durationMs: null, error: null,
 });
 

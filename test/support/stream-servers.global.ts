@@ -26,7 +26,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const params = new URL(request.url ?? '/', 'http://localhost').searchParams;
     const count = Number(params.get('count') ?? '10');
     for (let i = 0; i < count; i++) socket.send(JSON.stringify(streamedReading(i)));
-    if (params.get('close') === 'unclean') socket.terminate();
+    // Unclean: the connection is dropped (no close frame) once the messages have arrived and whole micro-batches of
+    // them have had time to commit (events still queued when a source fails are not committed).
+    if (params.get('close') === 'unclean') setTimeout(() => socket.terminate(), 1500);
     else socket.close(1000, 'done');
   });
   // http://…/events?count=N: the events, then 204 to the browser's reconnection (which ends an EventSource).

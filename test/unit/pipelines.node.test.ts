@@ -7,7 +7,7 @@ import type { PipelineRunRecord } from '../../src/registry/types.ts';
 
 const run = (id: string, status: PipelineRunRecord['status'], end: number | null, startedAt: number, mode: PipelineRunRecord['mode'] = 'window'): PipelineRunRecord => ({
   id, pipeline: 'p', status, mode, trigger: 'manual', window: mode === 'stream' ? null : { start: null, end }, chunkMs: null, params: {},
-  inputs: [], outputs: [], chunks: [], resumeOf: null, logs: [], startedAt, endedAt: null, durationMs: null, error: null,
+  inputs: [], outputs: [], chunks: [], chunkCount: 0, resumeOf: null, logs: [], startedAt, endedAt: null, durationMs: null, error: null,
 });
 
 describe('chunkWindows', () => {
@@ -44,18 +44,24 @@ describe('chunkWindows', () => {
 });
 
 describe('lastSuccessfulRun', () => {
-  it('is the succeeded run whose window ends last, ignoring failures, streams and older backfills run later', () => {
+  it('is the succeeded incremental (or all-history) run whose window ends last', () => {
     const runs = [
-      run('a', 'succeeded', 100, 1),
-      run('b', 'succeeded', 300, 2),
-      run('c', 'failed', 500, 3),
-      run('d', 'succeeded', 200, 4), // a backfill of an older window, run after b
+      run('a', 'succeeded', 100, 1, 'incremental'),
+      run('b', 'succeeded', 300, 2, 'incremental'),
+      run('c', 'failed', 500, 3, 'incremental'),
+      run('d', 'succeeded', 200, 4, 'incremental'), // ends earlier than b
       run('e', 'succeeded', null, 5, 'stream'),
-      run('f', 'aborted', 900, 6),
+      run('f', 'aborted', 900, 6, 'incremental'),
     ];
     expect(lastSuccessfulRun(runs)?.id).toBe('b');
-    expect(lastSuccessfulRun([run('x', 'failed', 10, 1)])).toBeNull();
-    expect(lastSuccessfulRun([run('x', 'succeeded', 10, 1), run('y', 'succeeded', 10, 2)])?.id).toBe('y');
+    expect(lastSuccessfulRun([run('x', 'failed', 10, 1, 'incremental')])).toBeNull();
+    expect(lastSuccessfulRun([run('x', 'succeeded', 10, 1, 'incremental'), run('y', 'succeeded', 10, 2, 'incremental')])?.id).toBe('y');
+  });
+
+  it('ignores window runs over part of history (they did not see every late row), counts those over all of it', () => {
+    const partial = { ...run('w', 'succeeded', 900, 3), window: { start: 500, end: 900 } };
+    expect(lastSuccessfulRun([run('i', 'succeeded', 300, 1, 'incremental'), partial])?.id).toBe('i');
+    expect(lastSuccessfulRun([run('i', 'succeeded', 300, 1, 'incremental'), run('all', 'succeeded', 600, 2)])?.id).toBe('all');
   });
 });
 

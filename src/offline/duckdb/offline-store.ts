@@ -172,8 +172,12 @@ export class DuckDbOfflineStore implements OfflineStore {
     return toNumber(row?.['c'] ?? 0);
   }
 
-  /** The ledger entry a batch id made in this group, if any. */
-  async findBatch(definition: FeatureGroupDefinition, batchId: string): Promise<CommitRecord | undefined> {
+  /** The ledger entry a batch id made in this group, if any — never one of a write still in progress. */
+  committedBatch(definition: FeatureGroupDefinition, batchId: string): Promise<CommitRecord | undefined> {
+    return this.writes.run(() => this.findBatch(definition, batchId));
+  }
+
+  private async findBatch(definition: FeatureGroupDefinition, batchId: string): Promise<CommitRecord | undefined> {
     const [row] = await this.rows(
       sql`SELECT * FROM ${LEDGER} WHERE group_key = ${literal(nameKey(definition.name))} AND version = ${literal(definition.version)} AND batch_id = ${literal(batchId)}`,
       this.engine.writer,
