@@ -1,4 +1,4 @@
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { openDB, type DBSchema, type IDBPDatabase, type StoreNames, type StoreValue } from 'idb';
 import type { FeatureGroupDefinition } from '../definitions/feature-group.ts';
 import { nameKey } from '../definitions/names.ts';
 import { NotFoundError, QuotaExceededError, StorageError } from '../errors.ts';
@@ -94,13 +94,19 @@ export class IndexedDbRegistry implements Registry {
     }
   }
 
-  async putFeatureGroup(definition: FeatureGroupDefinition): Promise<void> {
+  /** Puts one record, strictly durably: resolved once it is on disk. */
+  private async putDurably<N extends StoreNames<RegistrySchema>>(store: N, value: StoreValue<RegistrySchema, N>, what: string): Promise<void> {
     try {
-      const tx = this.db.transaction('featureGroups', 'readwrite', { durability: 'strict' });
-      await Promise.all([tx.store.put({ nameKey: nameKey(definition.name), version: definition.version, definition }), tx.done]);
+      const tx = this.db.transaction(store, 'readwrite', { durability: 'strict' });
+      await Promise.all([tx.store.put(value), tx.done]);
     } catch (error) {
-      wrap(error, `saving feature group ${definition.name} v${definition.version}`);
+      wrap(error, `saving ${what}`);
     }
+  }
+
+  async putFeatureGroup(definition: FeatureGroupDefinition): Promise<void> {
+    const value = { nameKey: nameKey(definition.name), version: definition.version, definition };
+    await this.putDurably('featureGroups', value, `feature group ${definition.name} v${definition.version}`);
   }
 
   async getFeatureGroup(name: string, version?: number): Promise<FeatureGroupDefinition | undefined> {
@@ -169,12 +175,8 @@ export class IndexedDbRegistry implements Registry {
   }
 
   async putFeatureView(definition: FeatureViewDefinition): Promise<void> {
-    try {
-      const tx = this.db.transaction('featureViews', 'readwrite', { durability: 'strict' });
-      await Promise.all([tx.store.put({ nameKey: nameKey(definition.name), version: definition.version, definition }), tx.done]);
-    } catch (error) {
-      wrap(error, `saving feature view ${definition.name} v${definition.version}`);
-    }
+    const value = { nameKey: nameKey(definition.name), version: definition.version, definition };
+    await this.putDurably('featureViews', value, `feature view ${definition.name} v${definition.version}`);
   }
 
   async getFeatureView(name: string, version?: number): Promise<FeatureViewDefinition | undefined> {
@@ -205,12 +207,7 @@ export class IndexedDbRegistry implements Registry {
   }
 
   async putTrainingDataset(record: TrainingDatasetRecord): Promise<void> {
-    try {
-      const tx = this.db.transaction('trainingDatasets', 'readwrite', { durability: 'strict' });
-      await Promise.all([tx.store.put({ ...record, viewKey: nameKey(record.view) }), tx.done]);
-    } catch (error) {
-      wrap(error, `saving training dataset ${record.view} v${record.viewVersion} #${record.version}`);
-    }
+    await this.putDurably('trainingDatasets', { ...record, viewKey: nameKey(record.view) }, `training dataset ${record.view} v${record.viewVersion} #${record.version}`);
   }
 
   async listTrainingDatasets(view: string, viewVersion: number): Promise<TrainingDatasetRecord[]> {
@@ -220,12 +217,7 @@ export class IndexedDbRegistry implements Registry {
   }
 
   async putRun(run: RunRecord): Promise<void> {
-    try {
-      const tx = this.db.transaction('runs', 'readwrite', { durability: 'strict' });
-      await Promise.all([tx.store.put({ ...run, modelKey: nameKey(run.model) }), tx.done]);
-    } catch (error) {
-      wrap(error, `saving run ${run.id}`);
-    }
+    await this.putDurably('runs', { ...run, modelKey: nameKey(run.model) }, `run ${run.id}`);
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
@@ -354,12 +346,7 @@ export class IndexedDbRegistry implements Registry {
   }
 
   async putPipeline(definition: PipelineDefinition): Promise<void> {
-    try {
-      const tx = this.db.transaction('pipelines', 'readwrite', { durability: 'strict' });
-      await Promise.all([tx.store.put({ ...definition, nameKey: nameKey(definition.name) }), tx.done]);
-    } catch (error) {
-      wrap(error, `saving pipeline ${definition.name}`);
-    }
+    await this.putDurably('pipelines', { ...definition, nameKey: nameKey(definition.name) }, `pipeline ${definition.name}`);
   }
 
   async getPipeline(name: string): Promise<PipelineDefinition | undefined> {
@@ -374,12 +361,7 @@ export class IndexedDbRegistry implements Registry {
   }
 
   async putPipelineRun(run: PipelineRunRecord): Promise<void> {
-    try {
-      const tx = this.db.transaction('pipelineRuns', 'readwrite', { durability: 'strict' });
-      await Promise.all([tx.store.put({ ...run, pipelineKey: nameKey(run.pipeline) }), tx.done]);
-    } catch (error) {
-      wrap(error, `saving pipeline run ${run.id}`);
-    }
+    await this.putDurably('pipelineRuns', { ...run, pipelineKey: nameKey(run.pipeline) }, `pipeline run ${run.id}`);
   }
 
   async getPipelineRun(id: string): Promise<PipelineRunRecord | undefined> {

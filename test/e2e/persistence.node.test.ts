@@ -1,34 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ViteDevServer } from 'vite';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright';
-import type * as Larder from '../../src/index.ts';
 import type * as Tf from '@tensorflow/tfjs';
-import { PersistentBrowser, startHarnessServer, waitReady } from '../support/harness.ts';
+import { useHarness, waitReady } from '../support/harness.ts';
 
 // Runs in Node: drives real Chromium with a profile on disk, so OPFS and IndexedDB persist across page reloads and
 // browser restarts, and two tabs of one origin can contend for the same store.
 
-declare global {
-  interface Window {
-    larder: typeof Larder;
-    tf: typeof Tf;
-  }
-}
-
-let server: ViteDevServer;
-let url: string;
-let browser: PersistentBrowser;
-
-beforeAll(async () => {
-  ({ server, url } = await startHarnessServer());
-  browser = await PersistentBrowser.create();
-  await browser.launch();
-});
-
-afterAll(async () => {
-  await browser?.dispose();
-  await server?.close();
-});
+const harness = useHarness();
 
 /** Opens the store, makes sure the group exists, optionally inserts a batch, and returns what the store holds. */
 async function session(page: Page, insert: { from: number; count: number } | null) {
@@ -67,7 +45,7 @@ const expected = (n: number) => ({
 
 describe('persistence in a real browser profile', () => {
   it('keeps acknowledged commits across page reloads and browser restarts', async () => {
-    const page = await browser.open(url);
+    const page = await harness.browser.open(harness.url);
     const first = await session(page, { from: 0, count: 500 });
     expect({ ids: first.ids, values: first.values, labels: first.labels }).toEqual(expected(500));
 
@@ -77,9 +55,9 @@ describe('persistence in a real browser profile', () => {
     expect({ ids: afterReload.ids, values: afterReload.values, labels: afterReload.labels }).toEqual(expected(1000));
     expect(afterReload.commits).toEqual([[1, 500, 'batch-0'], [2, 500, 'batch-500']]);
 
-    await browser.close();
-    await browser.launch();
-    const page2 = await browser.open(url);
+    await harness.browser.close();
+    await harness.browser.launch();
+    const page2 = await harness.browser.open(harness.url);
     const afterRestart = await session(page2, null);
     expect({ ids: afterRestart.ids, values: afterRestart.values, labels: afterRestart.labels }).toEqual(expected(1000));
     expect(afterRestart.commits).toEqual(afterReload.commits);
@@ -90,7 +68,7 @@ describe('persistence in a real browser profile', () => {
   });
 
   it('keeps a commit acknowledged right before a reload, every time', async () => {
-    const page = await browser.open(url);
+    const page = await harness.browser.open(harness.url);
     for (let i = 0; i < 5; i++) {
       // Reload as soon as insert() resolves, without closing the store: only the checkpoint protects the batch.
       await page.evaluate(async (n) => {
@@ -112,11 +90,11 @@ describe('persistence in a real browser profile', () => {
   });
 
   it('gives a second tab StoreLockedError while the first holds the store, and the store once the first closes', async () => {
-    const tabA = await browser.open(url);
+    const tabA = await harness.browser.open(harness.url);
     await tabA.evaluate(async () => {
       (window as unknown as { held: unknown }).held = await window.larder.openFeatureStore({ name: 'shared' });
     });
-    const tabB = await browser.open(url);
+    const tabB = await harness.browser.open(harness.url);
     const refused = await tabB.evaluate(async () => {
       try {
         await window.larder.openFeatureStore({ name: 'shared' });
@@ -145,7 +123,7 @@ describe('persistence in a real browser profile', () => {
   });
 
   it('serves a trained model after a page reload: same version, same alias, identical predictions', async () => {
-    const page = await browser.open(url);
+    const page = await harness.browser.open(harness.url);
     const x = [[0.5, -0.25], [-1, 1], [0, 0]];
     const before = await page.evaluate(async (inputs) => {
       const { openFeatureStore } = window.larder;

@@ -1,33 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ViteDevServer } from 'vite';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright';
 import type * as Larder from '../../src/index.ts';
-import { PersistentBrowser, startHarnessServer, waitReady } from '../support/harness.ts';
+import { useHarness, waitReady } from '../support/harness.ts';
 import { HOUR, expectedFeatures, featuresSpec, makeReadings, readingsSpec } from '../support/pipelines/sensors.ts';
 
 // A backfill killed in the middle (the page reloads while its worker commits chunks) and resumed after reopening:
 // the same rows as one uninterrupted run, no chunk written twice.
 
-declare global {
-  interface Window {
-    larder: typeof Larder;
-  }
-}
-
-let server: ViteDevServer;
-let url: string;
-let browser: PersistentBrowser;
-
-beforeAll(async () => {
-  ({ server, url } = await startHarnessServer());
-  browser = await PersistentBrowser.create();
-  await browser.launch();
-});
-
-afterAll(async () => {
-  await browser?.dispose();
-  await server?.close();
-});
+const harness = useHarness();
 
 const FROM = Date.UTC(2024, 0, 1);
 const DAYS = 4;
@@ -54,7 +34,7 @@ async function openAndRegister(page: Page): Promise<void> {
 
 describe('pipelines in a real browser profile', () => {
   it('resumes a backfill killed by a page reload: committed chunks are skipped, the result equals one full run', async () => {
-    const page = await browser.open(url);
+    const page = await harness.browser.open(harness.url);
     await openAndRegister(page);
     await page.evaluate(async (rows) => {
       const store = (window as unknown as { store: Larder.FeatureStore }).store;

@@ -1,10 +1,21 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { afterAll, beforeAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type ViteDevServer } from 'vite';
 import { chromium, type BrowserContext, type Page } from 'playwright';
 import { CHROMIUM_ARGS, findChromium } from '../../scripts/chromium.mjs';
 import { BROWSER_DEPS } from '../../vite.shared.ts';
+import type * as Larder from '../../src/index.ts';
+import type * as Tf from '@tensorflow/tfjs';
+
+declare global {
+  interface Window {
+    /** The library, as the harness page exposes it. */
+    larder: typeof Larder;
+    tf: typeof Tf;
+  }
+}
 
 /** A Vite dev server for the harness page, which exposes the library as `window.larder`. */
 export async function startHarnessServer(): Promise<{ server: ViteDevServer; url: string }> {
@@ -63,4 +74,33 @@ export class PersistentBrowser {
 /** Waits until the harness page has loaded the library. */
 export async function waitReady(page: Page): Promise<void> {
   await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
+}
+
+/**
+ * For one test file: the harness server and a Chromium with a profile on disk, started before its tests and disposed
+ * after them. Read `url` and `browser` inside tests (they are set once the setup ran).
+ */
+export function useHarness(): { readonly url: string; readonly browser: PersistentBrowser } {
+  let server: ViteDevServer | undefined;
+  const state = { url: '', browser: undefined as PersistentBrowser | undefined };
+  beforeAll(async () => {
+    let url: string;
+    ({ server, url } = await startHarnessServer());
+    state.url = url;
+    state.browser = await PersistentBrowser.create();
+    await state.browser.launch();
+  });
+  afterAll(async () => {
+    await state.browser?.dispose();
+    await server?.close();
+  });
+  return {
+    get url() {
+      return state.url;
+    },
+    get browser() {
+      if (state.browser === undefined) throw new Error('the harness is not started yet');
+      return state.browser;
+    },
+  };
 }
