@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import {
-  OperationAbortedError, PipelineRunError, openFeatureStore, type FeatureGroup, type FeatureStore, type PipelineProgress, type PipelineRunRecord,
+  OperationAbortedError, PipelineRunError, expect as expectation, openFeatureStore, type FeatureGroup, type FeatureStore, type PipelineProgress, type PipelineRunRecord,
 } from '../../src/index.ts';
 import {
   HOUR, expectedFeatures, featuresSpec, makeReadings, readingsSpec, streamedReading, type Reading, type SensorFeatures,
@@ -125,7 +125,7 @@ describe('feature pipelines', () => {
     expect(first.window).toEqual({ start: null, end: T1 });
     // New readings after T1, and late ones: event times before T1, committed after the first run.
     const fresh = makeReadings({ sensors: 3, perSensor: 100, from: T1, spanMs: DAY, seed: 4 });
-    const late = makeReadings({ sensors: 3, perSensor: 10, from: T1 - 2 * HOUR, spanMs: 2 * HOUR, seed: 5 })
+    const late = makeReadings({ sensors: 3, perSensor: 10, from: T1 - 2 * HOUR, spanMs: 2 * HOUR, seed: 16 })
       .filter((r) => !early.some((e) => e.sensor === r.sensor && e.ts === r.ts));
     await readings.insert(fresh);
     const lateCommit = await readings.insert(late);
@@ -174,6 +174,26 @@ describe('feature pipelines', () => {
     expect(resumed.chunkCount).toBe(4);
     expectSameFeatures(await featureRows(features[0]!), expectedFeatures(raw));
     await expect(store.pipelines.resume(resumed.id)).rejects.toThrow(/only failed or aborted runs/);
+  });
+
+  it('records the validation report of every commit of an output with an expectation suite', async () => {
+    const { store, readings } = await setup();
+    // Five readings in ten minutes (counts up to 5), then two far apart in the next hour (counts 1 and 2).
+    const minutes = [0, 2, 4, 6, 8, 90, 110];
+    await readings.insert(minutes.map((m, i) => ({ sensor: 's0', ts: FROM + m * 60_000, value: i })));
+    const checked = await store.createFeatureGroup({
+      ...featuresSpec(3), expectations: { policy: 'warn', expectations: [expectation.between('count_1h', 1, 3)] },
+    });
+    await store.pipelines.register({ name: 'checked', module: rolling, inputs: [readings], outputs: [checked], chunk: '1h' });
+    const run = await store.pipelines.run('checked', { start: FROM, end: FROM + 2 * HOUR });
+    const commits = await checked.commits();
+    expect(run.outputs[0]!.validation).toHaveLength(2);
+    expect(run.outputs[0]!.validation).toEqual(commits.map((c) => c.validation));
+    // Independently: which chunks hold a reading with more than 3 readings in its hour.
+    const rows = await featureRows(checked);
+    const failing = [0, 1].map((i) => rows.some((r) => r.ts >= FROM + i * HOUR && r.ts < FROM + (i + 1) * HOUR && r.count_1h > 3));
+    expect(failing).toEqual([true, false]);
+    expect(run.outputs[0]!.validation.map((v) => v.success)).toEqual([false, true]);
   });
 
   it('commits nothing of a chunk whose rows fail validation, and records the typed error', async () => {
@@ -244,7 +264,7 @@ describe('feature pipelines', () => {
 describe('feature pipelines with several outputs', () => {
   it('commits a chunk to every output at once, or to none when one batch fails', async () => {
     const { store, readings, features } = await setup();
-    await readings.insert(makeReadings({ sensors: 2, perSensor: 20, from: FROM, spanMs: 2 * HOUR, seed: 9 }));
+    await readings.insert(makeReadings({ sensors: 2, perSensor: 20, from: FROM, spanMs: 2 * HOUR, seed: 16 }));
     const switches = await store.getFeatureGroup('switches', 1);
     await store.pipelines.register({
       name: 'two', module: rolling, inputs: [readings], outputs: [features[0]!, switches], chunk: '1h',
