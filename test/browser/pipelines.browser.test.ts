@@ -441,25 +441,37 @@ describe('scheduled pipelines', () => {
     const registration = await navigator.serviceWorker.register(new URL('../support/pipelines/test-sw.ts', import.meta.url), {
       type: 'module', scope: '/test/support/pipelines/',
     });
+    // Each step is bounded, so a failure names the step that did not happen.
+    const step = <T>(what: string, promise: Promise<T>): Promise<T> =>
+      Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out: ${what}`)), 20_000))]);
+    const messages: unknown[] = [];
+    const onMessage = (event: MessageEvent): void => void messages.push(event.data);
+    navigator.serviceWorker.addEventListener('message', onMessage);
     try {
       const session = cdp() as { send(method: string, params?: object): Promise<unknown>; on(event: string, listener: (e: unknown) => void): void };
+      const seen: unknown[] = [];
       const registrationId = new Promise<string>((resolve) => {
         session.on('ServiceWorker.workerRegistrationUpdated', (event) => {
+          seen.push(event);
           const found = (event as { registrations: { registrationId: string; scopeURL: string; isDeleted: boolean }[] }).registrations
             .find((r) => r.scopeURL === registration.scope && !r.isDeleted);
           if (found !== undefined) resolve(found.registrationId);
         });
       });
       await session.send('ServiceWorker.enable');
-      await navigator.serviceWorker.getRegistration(registration.scope);
-      const activeWorker = registration.installing ?? registration.waiting ?? registration.active!;
-      if (activeWorker.state !== 'activated') {
-        await new Promise<void>((resolve) => activeWorker.addEventListener('statechange', () => activeWorker.state === 'activated' && resolve()));
+      const worker = registration.installing ?? registration.waiting ?? registration.active!;
+      if (worker.state !== 'activated') {
+        await step(`activation (state ${worker.state})`, new Promise<void>((resolve) => worker.addEventListener('statechange', () => worker.state === 'activated' && resolve())));
       }
-      await session.send('ServiceWorker.dispatchPeriodicSyncEvent', { origin: location.origin, registrationId: await registrationId, tag: 'larder-pipelines' });
-      const [run] = await ended;
+      const id = await step(`the registration id (events: ${JSON.stringify(seen)})`, registrationId);
+      await session.send('ServiceWorker.dispatchPeriodicSyncEvent', { origin: location.origin, registrationId: id, tag: 'larder-pipelines' });
+      const [run] = await step('the run', ended).catch((error: Error) => {
+        throw new Error(`${error.message}; messages to this page: ${JSON.stringify(messages)}`);
+      });
       expect(run).toMatchObject({ pipeline: 'rolling', status: 'succeeded', trigger: 'service-worker', mode: 'incremental' });
+      expect(messages).toContainEqual({ type: 'larder:run-pipelines' });
     } finally {
+      navigator.serviceWorker.removeEventListener('message', onMessage);
       await registration.unregister();
     }
   });
