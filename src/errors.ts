@@ -31,7 +31,8 @@ export type ErrorCode =
   | 'TRANSFORMATION_MISMATCH'
   | 'MODEL_ARTIFACT_INVALID'
   | 'STREAM_OVERFLOW'
-  | 'PIPELINE_FAILED';
+  | 'PIPELINE_FAILED'
+  | 'DEPLOYMENT_REFUSED';
 
 export interface LarderErrorOptions {
   details?: Record<string, unknown>;
@@ -206,6 +207,14 @@ export class PipelineRunError extends LarderError {
   }
 }
 
+/** A promotion or rollback cannot be made: the model's feature view has nothing online to serve, or no history to go back to. */
+export class DeploymentRefusedError extends LarderError {
+  override name = 'DeploymentRefusedError';
+  constructor(message: string, options?: LarderErrorOptions) {
+    super('DEPLOYMENT_REFUSED', message, options);
+  }
+}
+
 type LarderErrorClass = new (message: string, options: LarderErrorOptions & { details: never }) => LarderError;
 
 const ERROR_CLASSES: Record<string, LarderErrorClass> = {
@@ -225,6 +234,7 @@ const ERROR_CLASSES: Record<string, LarderErrorClass> = {
   ModelArtifactError,
   StreamOverflowError,
   PipelineRunError,
+  DeploymentRefusedError,
 };
 
 /** The plain-object form of an error, safe for structured clone. */

@@ -2,7 +2,7 @@ import * as Comlink from 'comlink';
 import { Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import type { FeatureGroupDefinition, FeatureGroupSpec } from './definitions/feature-group.ts';
 import { validateName } from './definitions/names.ts';
-import { InvalidArgumentError, OperationAbortedError, StoreClosedError } from './errors.ts';
+import { DeploymentRefusedError, InvalidArgumentError, NotFoundError, OperationAbortedError, StoreClosedError } from './errors.ts';
 import { OnlineStore } from './online/indexeddb.ts';
 import type { MaterializeRequest, MaterializeResult } from './online/materialize.ts';
 import { readGroupRows, type FeatureVector, type OnlineRow } from './online/reader.ts';
@@ -19,6 +19,9 @@ import { Query, type FeatureViewDefinition, type FeatureViewSpec } from './defin
 import type { SplitSpec, TrainingDatasetInfo, TrainingDatasetRecord } from './registry/types.ts';
 import { installErrorTransfer } from './rpc/transfer.ts';
 import { Pipelines } from './pipelines/pipelines.ts';
+import { Deployment, ROLLBACK_REASON, rollbackTarget, viewServes, type DeploymentOptions, type DeploymentSource } from './pipelines/deployment.ts';
+import type { InferenceService } from './service/inference-service.ts';
+import type { AliasChange } from './registry/types.ts';
 
 /** Options of {@link openFeatureStore}. */
 export interface OpenFeatureStoreOptions {
@@ -733,6 +736,95 @@ export class FeatureStore {
     return this.pipelinesApi;
   }
 
+  /**
+   * A deployment of a model: online predictions from the version an alias points at (following it when it moves,
+   * in this tab or another) or from a fixed version, with features read from that version's own feature view
+   * version and transformed with its training dataset's transformations; the model stays warm in a worker.
+   *
+   * @example
+   * ```ts
+   * const predictor = await store.deployment('rain', { alias: 'champion' });
+   * const { prediction, model, featureView } = await predictor.predict({ location: 'Seattle' });
+   * ```
+   */
+  async deployment(name: string, options: DeploymentOptions = {}): Promise<Deployment> {
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('deployment options must be an object.');
+    return Deployment.open(this.deploymentSource(), name, options);
+  }
+
+  /**
+   * The green button: points an alias at a model version — and so at the feature view version it reads — in one
+   * strictly durable registry transaction, recorded in the alias history; deployments following the alias switch.
+   * Refused (DeploymentRefusedError) when a group of the version's feature view has nothing online to serve.
+   *
+   * @example
+   * ```ts
+   * await store.promote('rain', 2, { alias: 'champion', reason: 'rmse 1.9 < 2.3' });
+   * ```
+   */
+  async promote(name: string, version: number, options: { alias?: string; reason?: string } = {}): Promise<AliasChange> {
+    const api = this.api();
+    const record = await api.getModel(name, version);
+    if (record === undefined) throw new NotFoundError(`Model '${name}' has no version ${String(version)}.`);
+    if (record.lineage === null) {
+      throw new DeploymentRefusedError(`Model ${record.name} v${record.version} has no feature view in its lineage, so it cannot be served.`);
+    }
+    const view = await api.getFeatureView(record.lineage.featureView, record.lineage.featureViewVersion);
+    const missing = await viewServes(view, this.deploymentSource().definitions, await this.online());
+    if (missing.length > 0) {
+      throw new DeploymentRefusedError(
+        `Model ${record.name} v${record.version} reads feature view ${view.name} v${view.version}, but ${missing.join(', ')} has nothing in the ` +
+          'online store to serve; materialize it (fg.materialize()) and promote again.',
+        { details: { model: record.name, version: record.version, featureView: { name: view.name, version: view.version }, missing } },
+      );
+    }
+    return api.setAlias(record.name, options.alias ?? 'champion', record.version, options.reason ?? 'promote');
+  }
+
+  /**
+   * The red button: moves an alias back to the version it pointed at before its latest promotion (successive
+   * rollbacks walk further back), strictly durably and recorded in the alias history.
+   *
+   * @example
+   * ```ts
+   * await store.rollback('rain', { alias: 'champion' });
+   * ```
+   */
+  async rollback(name: string, options: { alias?: string; reason?: string } = {}): Promise<AliasChange> {
+    const alias = options.alias ?? 'champion';
+    const target = rollbackTarget(await this.api().aliasHistory(name), alias);
+    if (target === null) throw new DeploymentRefusedError(`Alias '${alias}' of model '${name}' has no earlier promotion to roll back to.`);
+    return this.api().setAlias(name, alias, target, options.reason === undefined ? ROLLBACK_REASON : `${ROLLBACK_REASON}: ${options.reason}`);
+  }
+
+  /** @internal Models and definitions for deployments, through the store worker. */
+  private deploymentSource(): DeploymentSource {
+    this.source ??= {
+      storeName: this.name,
+      getAlias: (model, alias) => this.api().getAlias(model, alias),
+      getModel: (model, version) => this.api().getModel(model, version),
+      readWeights: (model, version) => this.api().readWeights(model, version),
+      getFeatureView: (view, version) => this.api().getFeatureView(view, version),
+      definitions: {
+        group: (group, version) => this.api().getFeatureGroup(group, version),
+        datasets: (view, version) => this.api().listTrainingDatasets(view, version),
+      },
+      online: () => this.online(),
+      onDemand: this.onDemand,
+      inference: () => {
+        if (this.remote === null) throw new StoreClosedError(`Store '${this.name}' is closed.`);
+        this.inferenceWorker ??= new Worker(new URL('../workers/inference.worker.ts', import.meta.url), { type: 'module', name: `larder-inference-${this.name}` });
+        this.inferenceApi ??= Comlink.wrap<InferenceService>(this.inferenceWorker);
+        return this.inferenceApi;
+      },
+    };
+    return this.source;
+  }
+
+  private source: DeploymentSource | null = null;
+  private inferenceWorker: Worker | null = null;
+  private inferenceApi: Comlink.Remote<InferenceService> | null = null;
+
   /** The experiment tracker: training runs. */
   get runs(): Runs {
     this.runsApi ??= new Runs(() => this.api());
@@ -749,6 +841,10 @@ export class FeatureStore {
     // Scheduled and running pipelines stop first (their runs are recorded as aborted) while the store still serves.
     await this.pipelinesApi?.close();
     this.remote = null;
+    this.inferenceApi?.[Comlink.releaseProxy]();
+    this.inferenceApi = null;
+    this.inferenceWorker?.terminate();
+    this.inferenceWorker = null;
     const online = this.onlineStore;
     this.onlineStore = null;
     await online?.then((o) => o.close(), () => undefined);

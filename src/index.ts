@@ -18,7 +18,7 @@ export type { CommitRecord, CommitKind, FeatureGroupStatistics, ColumnStatistics
 export {
   LarderError, InvalidArgumentError, InvalidNameError, NotFoundError, SchemaConflictError, ValidationError,
   ExpectationFailedError, ParseError, StoreLockedError, StoreClosedError, OperationAbortedError, QuotaExceededError,
-  StorageError, TransformationMismatchError, ModelArtifactError, StreamOverflowError, PipelineRunError,
+  StorageError, TransformationMismatchError, ModelArtifactError, StreamOverflowError, PipelineRunError, DeploymentRefusedError,
 } from './errors.ts';
 export { defineOnDemand, type OnDemandFeature, type OnDemandInputs, type OnDemandReference } from './transforms/on-demand.ts';
 export type { ErrorCode, ValidationProblem } from './errors.ts';
@@ -40,3 +40,4 @@ export type {
   FeaturePipeline, PipelineContext, PipelineLogger, PipelineRows, PipelineProgress, PipelineLogEntry,
 } from './pipelines/feature-pipeline.ts';
 export type { PipelineDefinition, PipelineRunRecord, PipelineRunStatus, PipelineChunk, PipelineSchedule, GroupRef } from './registry/types.ts';
+export { Deployment, type DeploymentOptions, type PredictOptions, type Prediction } from './pipelines/deployment.ts';

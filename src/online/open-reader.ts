@@ -1,3 +1,4 @@
+import * as Comlink from 'comlink';
 import type { FeatureGroupDefinition } from '../definitions/feature-group.ts';
 import type { FeatureViewDefinition } from '../definitions/feature-view.ts';
 import { validateName } from '../definitions/names.ts';
@@ -7,6 +8,8 @@ import { OnDemandRegistry, type OnDemandFeature } from '../transforms/on-demand.
 import { OnlineStore, onlineDbName } from './indexeddb.ts';
 import { readGroupRows, type FeatureVector, type OnlineRow } from './reader.ts';
 import { OnlineViewReader, type FeatureVectorOptions } from './view-reader.ts';
+import { Deployment, type DeploymentOptions, type DeploymentSource } from '../pipelines/deployment.ts';
+import type { InferenceService } from '../service/inference-service.ts';
 
 /** Options of {@link openOnlineReader}. */
 export interface OnlineReaderOptions {
@@ -39,6 +42,7 @@ export class OnlineReader {
   private closed = false;
 
   private constructor(
+    private readonly storeName: string,
     private readonly registry: IndexedDbRegistry,
     private readonly online: OnlineStore,
     private readonly onDemand: OnDemandRegistry,
@@ -51,7 +55,7 @@ export class OnlineReader {
     const onDemand = new OnDemandRegistry(options.onDemand ?? []);
     const registry = await IndexedDbRegistry.open(name);
     try {
-      return new OnlineReader(registry, await OnlineStore.open(onlineDbName(name)), onDemand);
+      return new OnlineReader(name, registry, await OnlineStore.open(onlineDbName(name)), onDemand);
     } catch (error) {
       registry.close();
       throw error;
@@ -77,19 +81,7 @@ export class OnlineReader {
     const stored = await this.registry.getFeatureView(name, version);
     if (stored === undefined) throw new NotFoundError(`Feature view '${name}'${version === undefined ? '' : ` v${version}`} does not exist.`);
     const definition = { ...stored, request: stored.request ?? [] };
-    const reader = new OnlineViewReader(
-      definition,
-      {
-        group: async (g, v) => {
-          const found = await this.registry.getFeatureGroup(g, v);
-          if (found === undefined) throw new NotFoundError(`Feature group ${g} v${v} does not exist.`);
-          return found;
-        },
-        datasets: (view, v) => this.registry.listTrainingDatasets(view, v),
-      },
-      () => Promise.resolve(this.online),
-      this.onDemand,
-    );
+    const reader = new OnlineViewReader(definition, this.source().definitions, () => Promise.resolve(this.online), this.onDemand);
     return {
       definition,
       getFeatureVector: async (entity, options) => (await reader.vectors([entity], options))[0]!,
@@ -97,9 +89,66 @@ export class OnlineReader {
     };
   }
 
+  /**
+   * A deployment served from this thread, without the store worker: the same as `store.deployment`, reading models
+   * and definitions from the registry database. It follows its alias when the owning tab moves it.
+   *
+   * @example
+   * ```ts
+   * const predictor = await reader.deployment('rain', { alias: 'champion' });
+   * ```
+   */
+  async deployment(name: string, options: DeploymentOptions = {}): Promise<Deployment> {
+    this.check();
+    const deployment = await Deployment.open(this.source(), name, options);
+    this.deployments.add(deployment);
+    return deployment;
+  }
+
+  private source(): DeploymentSource {
+    const registry = this.registry;
+    const definitions = {
+      group: async (g: string, v: number) => {
+        const found = await registry.getFeatureGroup(g, v);
+        if (found === undefined) throw new NotFoundError(`Feature group ${g} v${v} does not exist.`);
+        return found;
+      },
+      datasets: (view: string, v: number) => registry.listTrainingDatasets(view, v),
+    };
+    this.deploymentSource ??= {
+      storeName: this.storeName,
+      getAlias: (model, alias) => registry.getAlias(model, alias),
+      getModel: (model, version) => registry.getModel(model, version),
+      readWeights: (model, version) => registry.readWeights(model, version),
+      getFeatureView: async (view, version) => {
+        const found = await registry.getFeatureView(view, version);
+        if (found === undefined) throw new NotFoundError(`Feature view ${view} v${version} does not exist.`);
+        return { ...found, request: found.request ?? [] };
+      },
+      definitions,
+      online: () => Promise.resolve(this.online),
+      onDemand: this.onDemand,
+      inference: () => {
+        this.check();
+        this.inferenceWorker ??= new Worker(new URL('../../workers/inference.worker.ts', import.meta.url), { type: 'module', name: 'larder-inference' });
+        this.inferenceApi ??= Comlink.wrap<InferenceService>(this.inferenceWorker);
+        return this.inferenceApi;
+      },
+    };
+    return this.deploymentSource;
+  }
+
+  private deploymentSource: DeploymentSource | null = null;
+  private inferenceWorker: Worker | null = null;
+  private inferenceApi: Comlink.Remote<InferenceService> | null = null;
+  private readonly deployments = new Set<Deployment>();
+
   close(): void {
     if (this.closed) return;
+    for (const deployment of this.deployments) deployment.close();
     this.closed = true;
+    this.inferenceApi?.[Comlink.releaseProxy]();
+    this.inferenceWorker?.terminate();
     this.online.close();
     this.registry.close();
   }

@@ -7,7 +7,7 @@ import type {
   AliasChange, AliasRecord, CommitRecord, FeatureGroupStatistics, ModelVersionRecord, PipelineDefinition, PipelineRunRecord, Registry, RunRecord,
   TrainingDatasetRecord,
 } from './types.ts';
-import { assertUnaliased, byStart, joinChunks, validateAlias, weightChunks } from './models.ts';
+import { assertUnaliased, byStart, joinChunks, lineageView, validateAlias, weightChunks } from './models.ts';
 
 interface StoredFeatureGroup {
   nameKey: string;
@@ -308,13 +308,14 @@ export class IndexedDbRegistry implements Registry {
     const aliasKey = nameKey(validateAlias(alias));
     try {
       const tx = this.db.transaction(['models', 'aliases', 'aliasHistory'], 'readwrite', { durability: 'strict' });
-      if (version !== null && (await tx.objectStore('models').get([key, version])) === undefined) {
+      const target = version === null ? undefined : await tx.objectStore('models').get([key, version]);
+      if (version !== null && target === undefined) {
         tx.abort();
         await tx.done.catch(() => undefined);
         throw new NotFoundError(`Model ${name} has no version ${version}.`);
       }
       const previous = await tx.objectStore('aliases').get([key, aliasKey]);
-      const change: AliasChange = { name, alias, at: Date.now(), from: previous?.version ?? null, to: version, reason };
+      const change: AliasChange = { name, alias, at: Date.now(), from: previous?.version ?? null, to: version, reason, featureView: lineageView(target) };
       await Promise.all([
         version === null
           ? tx.objectStore('aliases').delete([key, aliasKey])

@@ -2,7 +2,7 @@ import type { FeatureGroupDefinition } from '../definitions/feature-group.ts';
 import { nameKey } from '../definitions/names.ts';
 import type { FeatureViewDefinition } from '../definitions/feature-view.ts';
 import { NotFoundError } from '../errors.ts';
-import { assertUnaliased, byStart, joinChunks, validateAlias, weightChunks } from './models.ts';
+import { assertUnaliased, byStart, joinChunks, lineageView, validateAlias, weightChunks } from './models.ts';
 import type {
   AliasChange, AliasRecord, CommitRecord, FeatureGroupStatistics, ModelVersionRecord, PipelineDefinition, PipelineRunRecord, Registry, RunRecord,
   TrainingDatasetRecord,
@@ -171,8 +171,9 @@ export class MemoryRegistry implements Registry {
   async setAlias(name: string, alias: string, version: number | null, reason: string): Promise<AliasChange> {
     await Promise.resolve(); // errors below reject the promise, as with IndexedDB
     const id = `${nameKey(name)}\u0000${nameKey(validateAlias(alias))}`;
-    if (version !== null && !this.models.has(groupId(name, version))) throw new NotFoundError(`Model ${name} has no version ${version}.`);
-    const change: AliasChange = { name, alias, at: Date.now(), from: this.aliases.get(id)?.version ?? null, to: version, reason };
+    const target = version === null ? undefined : this.models.get(groupId(name, version));
+    if (version !== null && target === undefined) throw new NotFoundError(`Model ${name} has no version ${version}.`);
+    const change: AliasChange = { name, alias, at: Date.now(), from: this.aliases.get(id)?.version ?? null, to: version, reason, featureView: lineageView(target) };
     if (version === null) this.aliases.delete(id);
     else this.aliases.set(id, { name, alias, version, updatedAt: change.at });
     this.history.push(structuredClone(change));

@@ -50,3 +50,9 @@ export function assertUnaliased(name: string, version: number, aliases: readonly
 export function byStart(a: { startedAt: number; id: string }, b: { startedAt: number; id: string }): number {
   return a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
+
+/** The feature view version a model version reads, from its lineage (null for none, or no version). */
+export function lineageView(record: ModelVersionRecord | undefined): { name: string; version: number } | null {
+  const lineage = record?.lineage;
+  return lineage === null || lineage === undefined ? null : { name: lineage.featureView, version: lineage.featureViewVersion };
+}

@@ -144,6 +144,8 @@ export interface AliasChange {
   from: number | null;
   to: number | null;
   reason: string;
+  /** The feature view version the `to` model version reads (its lineage): model and view switch together. */
+  featureView?: { name: string; version: number } | null;
 }
 
 /** A feature group version a pipeline reads or writes. */

@@ -31,6 +31,7 @@ import {
 import { acquireStoreLock, tryLock } from './lock.ts';
 import { loadParquetWasm } from '../ingest/parquet.ts';
 import { OnDemandRegistry, type OnDemandFeature } from '../transforms/on-demand.ts';
+import { aliasChannelName, type AliasMoved } from '../pipelines/deployment.ts';
 
 interface OpenState {
   name: string;
@@ -297,8 +298,14 @@ export class StoreService implements StoreWorkerApi {
     return this.open_().registry.deleteModel(name, version);
   }
 
-  setAlias(name: string, alias: string, version: number | null, reason: string): Promise<AliasChange> {
-    return this.open_().registry.setAlias(name, alias, version, reason);
+  async setAlias(name: string, alias: string, version: number | null, reason: string): Promise<AliasChange> {
+    const state = this.open_();
+    const change = await state.registry.setAlias(name, alias, version, reason);
+    // Durable now: every deployment following this alias, in any tab or worker of the origin, switches.
+    const channel = new BroadcastChannel(aliasChannelName(state.name));
+    channel.postMessage({ model: change.name, alias: change.alias, version: change.to } satisfies AliasMoved);
+    channel.close();
+    return change;
   }
 
   getAlias(name: string, alias: string): Promise<AliasRecord | undefined> {

@@ -1,0 +1,63 @@
+import * as tf from '@tensorflow/tfjs';
+import { InvalidArgumentError, NotFoundError } from '../errors.ts';
+import { validateArtifacts, verifySha256 } from '../models/artifacts.ts';
+import { useBackend, type BackendName } from '../models/backend.ts';
+
+/** A model version's artifacts as the registry holds them, sent to the inference worker to be loaded. */
+export interface InferenceArtifacts {
+  modelTopology: unknown;
+  weightSpecs: unknown;
+  weightData: ArrayBuffer;
+  sha256: string;
+}
+
+/**
+ * The inference worker's core: model versions kept loaded ("warm") by key, predicting on row-major float32
+ * matrices. Artifacts are checked (hash, shapes, layer classes) before tfjs sees them.
+ */
+export class InferenceService {
+  private readonly models = new Map<string, { model: tf.LayersModel; inputs: number; outputs: number }>();
+  private backend: Promise<BackendName> | null = null;
+
+  /** Loads a model version under `key` (a no-op when it is loaded already); resolves with the backend in use. */
+  async load(key: string, artifacts: InferenceArtifacts, backend: BackendName = 'wasm'): Promise<BackendName> {
+    this.backend ??= useBackend(backend).then((b) => b.backend);
+    const active = await this.backend;
+    if (this.models.has(key)) return active;
+    await verifySha256(artifacts.weightData, artifacts.sha256, `the weights of ${key}`);
+    const checked = validateArtifacts({ modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightSpecs, weightData: artifacts.weightData });
+    const model = await tf.loadLayersModel(
+      tf.io.fromMemory({
+        modelTopology: checked.modelTopology as unknown as tf.io.ModelJSON['modelTopology'],
+        weightSpecs: checked.weightSpecs as tf.io.WeightsManifestEntry[],
+        weightData: checked.weightData,
+      }),
+    );
+    const inputs = model.inputs[0]?.shape.at(-1);
+    const outputs = model.outputs[0]?.shape.at(-1);
+    if (typeof inputs !== 'number' || typeof outputs !== 'number') {
+      model.dispose();
+      throw new InvalidArgumentError(`Model ${key} does not take a matrix of features (its input shape is not [rows, features]).`);
+    }
+    this.models.set(key, { model, inputs, outputs });
+    // One prediction now, so that the first request does not pay for kernel set-up.
+    tf.tidy(() => model.predict(tf.zeros([1, inputs])));
+    return active;
+  }
+
+  /** Predictions of `rows` rows (row-major, `inputs` values each): `rows × outputs` values, row-major. */
+  predict(key: string, x: Float32Array, rows: number): Float32Array {
+    const loaded = this.models.get(key);
+    if (loaded === undefined) throw new NotFoundError(`Model ${key} is not loaded in this inference worker.`);
+    if (x.length !== rows * loaded.inputs) {
+      throw new InvalidArgumentError(`Model ${key} reads ${loaded.inputs} features per row; got ${x.length} values for ${rows} rows.`);
+    }
+    return tf.tidy(() => (loaded.model.predict(tf.tensor2d(x, [rows, loaded.inputs])) as tf.Tensor).dataSync() as Float32Array);
+  }
+
+  /** Frees a loaded model version. */
+  unload(key: string): void {
+    this.models.get(key)?.model.dispose();
+    this.models.delete(key);
+  }
+}
