@@ -107,3 +107,48 @@ describe('pipelines in a real browser profile', () => {
     await page.close();
   });
 });
+
+describe('scheduled pipelines in a real browser profile', () => {
+  it('runs a scheduled pipeline when the service worker gets a real periodicsync event', async () => {
+    const page = await harness.browser.open(harness.url);
+    await page.evaluate(async (module) => {
+      const store = await window.larder.openFeatureStore({ name: 'scheduled', persist: false });
+      (window as unknown as { store: Larder.FeatureStore }).store = store;
+      const readings = await store.createFeatureGroup({ name: 'readings', version: 1, primaryKey: 'sensor', eventTime: 'ts', features: { sensor: 'string', ts: 'timestamp', value: 'float64' } });
+      await store.createFeatureGroup({
+        name: 'sensor_features', version: 1, primaryKey: 'sensor', eventTime: 'ts',
+        features: { sensor: 'string', ts: 'timestamp', sum_1h: 'float64', count_1h: 'int32', max_1h: 'float64' },
+      });
+      await readings.insert([{ sensor: 's0', ts: 0, value: 1 }]);
+      const options = { name: 'rolling', module, inputs: [readings], outputs: [{ name: 'sensor_features', version: 1 }] };
+      await store.pipelines.register(options);
+      await store.pipelines.run('rolling', { mode: 'incremental' });
+      await store.pipelines.register({ ...options, schedule: { every: '1h' } }); // not due: only the sync event runs it
+      const registration = await navigator.serviceWorker.register('/test/support/pipelines/test-sw.ts', { type: 'module', scope: '/test/support/pipelines/' });
+      const worker = registration.installing ?? registration.waiting ?? registration.active!;
+      if (worker.state !== 'activated') {
+        await new Promise<void>((resolve) => worker.addEventListener('statechange', () => worker.state === 'activated' && resolve()));
+      }
+    }, MODULE);
+    const session = await page.context().newCDPSession(page);
+    const registrationId = new Promise<string>((resolve) => {
+      session.on('ServiceWorker.workerRegistrationUpdated', (event) => {
+        const found = event.registrations.find((r) => r.scopeURL.endsWith('/test/support/pipelines/') && !r.isDeleted);
+        if (found !== undefined) resolve(found.registrationId);
+      });
+    });
+    await session.send('ServiceWorker.enable');
+    const origin = new URL(harness.url).origin;
+    await session.send('ServiceWorker.dispatchPeriodicSyncEvent', { origin, registrationId: await registrationId, tag: 'larder-pipelines' });
+    const runs = await page.evaluate(async () => {
+      const store = (window as unknown as { store: Larder.FeatureStore }).store;
+      const ended = async () => (await store.pipelines.runs('rolling')).filter((r) => r.status !== 'running').length;
+      for (let i = 0; i < 400 && (await ended()) < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      const all = await store.pipelines.runs('rolling');
+      await store.close();
+      return all.map((r) => [r.trigger, r.status]);
+    });
+    expect(runs).toEqual([['manual', 'succeeded'], ['service-worker', 'succeeded']]);
+    await page.close();
+  });
+});
