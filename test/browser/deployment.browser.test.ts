@@ -1,0 +1,224 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import * as Comlink from 'comlink';
+import {
+  DeploymentRefusedError, openFeatureStore, type FeatureStore, type FeatureView, type Prediction,
+} from '../../src/index.ts';
+import { seededRandom } from '../../src/util/random.ts';
+import { uniqueStoreName } from '../support/names.ts';
+
+const DAY = 86_400_000;
+const base = Date.UTC(2024, 0, 1);
+const CITIES = ['Seattle', 'Oslo', 'Lima'];
+const spec = { task: 'regression' as const, layers: [{ units: 8, activation: 'relu' as const }], optimizer: { name: 'adam' as const, learningRate: 0.02 } };
+
+const opened: { close(): unknown }[] = [];
+afterEach(async () => {
+  for (const o of opened.splice(0).reverse()) await o.close();
+});
+
+/** Weather with rain = 2·humidity − 0.5·pressure + 3; view v1 scales humidity, view v2 min-max scales both. */
+async function setup(options: { persist?: boolean; name?: string; online?: boolean } = {}) {
+  const store = await openFeatureStore({ name: options.name ?? uniqueStoreName('deploy'), persist: options.persist ?? false });
+  opened.push(store);
+  const weather = await store.createFeatureGroup({
+    name: 'weather', version: 1, primaryKey: 'city', eventTime: 'day', online: options.online ?? true,
+    features: { city: 'string', day: 'timestamp', humidity: 'float64', pressure: 'float64', rain: 'float64' },
+  });
+  const random = seededRandom(7);
+  const rows = [];
+  for (let d = 0; d < 400; d++) {
+    for (const city of CITIES) {
+      const humidity = random() * 2 - 1;
+      const pressure = random() * 2 - 1;
+      rows.push({ city, day: base + d * DAY, humidity, pressure, rain: 2 * humidity - 0.5 * pressure + 3 });
+    }
+  }
+  await weather.insert(rows);
+  const v1 = await store.createFeatureView({
+    name: 'rain', version: 1, query: weather.select(['humidity', 'pressure']), labels: ['rain'],
+    transforms: [{ kind: 'standardScaler', column: 'humidity' }],
+  });
+  const v2 = await store.createFeatureView({
+    name: 'rain', version: 2, query: weather.select(['humidity', 'pressure']), labels: ['rain'],
+    transforms: [{ kind: 'minMaxScaler', column: 'humidity' }, { kind: 'minMaxScaler', column: 'pressure' }],
+  });
+  return { store, weather, v1, v2 };
+}
+
+async function trainOn(store: FeatureStore, view: FeatureView, epochs = 3) {
+  const { dataset, persisted } = await view.trainingData({ split: { kind: 'random', test: 0.2, seed: 1 } });
+  await persisted;
+  const { model } = await store.train({
+    featureView: view, trainingDataset: dataset.version, model: { name: 'rain', spec: { ...spec, seed: view.version } }, fit: { epochs },
+  });
+  return { model: model!, dataset: dataset.version };
+}
+
+/** The prediction computed without Larder's serving path: the view's transformed vector, tfjs on this thread. */
+async function direct(store: FeatureStore, view: FeatureView, dataset: number, version: number, city: string): Promise<{ x: number[]; y: number }> {
+  const vector = await view.getFeatureVector({ city }, { trainingDataset: dataset });
+  const x = ['humidity', 'pressure'].map((n) => vector.values[vector.names.indexOf(n)] as number);
+  const { model } = await store.models.load('rain', version);
+  const y = tf.tidy(() => (model.predict(tf.tensor2d([x])) as tf.Tensor).dataSync()[0]!);
+  model.dispose();
+  return { x, y };
+}
+
+async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('deployments', () => {
+  it('predicts what tfjs predicts on the same transformed vector, from the version\'s own feature view', async () => {
+    const { store, weather, v1, v2 } = await setup();
+    const first = await trainOn(store, v1);
+    await weather.materialize();
+    await store.promote('rain', 1);
+    // A newer view version exists (with other transformations): the model still reads the view it was trained on.
+    await trainOn(store, v2);
+    const predictor = await store.deployment('rain', { alias: 'champion' });
+    opened.push(predictor);
+    for (const city of CITIES) {
+      const served = await predictor.predict({ city }, { withFeatures: true });
+      const expected = await direct(store, v1, first.dataset, 1, city);
+      expect(served.model).toEqual({ name: 'rain', version: 1 });
+      expect(served.featureView).toEqual({ name: 'rain', version: 1 });
+      expect(served.features).toEqual({ humidity: expected.x[0], pressure: expected.x[1] });
+      expect(served.prediction).toBeCloseTo(expected.y, 5);
+      // With view v2's transformations the input would differ: the deployment did not take the newest view.
+      const other = await v2.getFeatureVector({ city }, { transformed: true });
+      expect(other.values[other.names.indexOf('humidity')]).not.toBeCloseTo(expected.x[0]!, 3);
+    }
+    const batch = await predictor.predictBatch(CITIES.map((city) => ({ city })));
+    const single = await Promise.all(CITIES.map((city) => predictor.predict({ city })));
+    expect(batch).toEqual(single);
+    await expect(predictor.predict({ city: 'Atlantis' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('promote switches model and view together; rollback restores the exact previous predictions', async () => {
+    const { store, weather, v1, v2 } = await setup();
+    await trainOn(store, v1);
+    await weather.materialize();
+    await store.promote('rain', 1, { reason: 'first' });
+    const predictor = await store.deployment('rain');
+    opened.push(predictor);
+    const before = await predictor.predictBatch(CITIES.map((city) => ({ city })));
+    const second = await trainOn(store, v2);
+    await store.promote('rain', 2, { reason: 'better rmse' });
+    // No reload: the store announces the move and the predictor switches by itself.
+    await until('the switch to v2', () => predictor.current().model.version === 2);
+    expect(predictor.current()).toEqual({ model: { name: 'rain', version: 2 }, featureView: { name: 'rain', version: 2 } });
+    const after = await predictor.predictBatch(CITIES.map((city) => ({ city })));
+    for (const [i, city] of CITIES.entries()) {
+      expect(after[i]).toMatchObject({ model: { version: 2 }, featureView: { version: 2 } });
+      expect(after[i]!.prediction).toBeCloseTo((await direct(store, v2, second.dataset, 2, city)).y, 5);
+    }
+    await store.rollback('rain');
+    await until('the switch back to v1', () => predictor.current().model.version === 1);
+    expect(await predictor.predictBatch(CITIES.map((city) => ({ city })))).toEqual(before);
+    const history = await store.models.aliasHistory('rain');
+    expect(history.map((c) => [c.from, c.to, c.reason, c.featureView])).toEqual([
+      [null, 1, 'first', { name: 'rain', version: 1 }],
+      [1, 2, 'better rmse', { name: 'rain', version: 2 }],
+      [2, 1, 'rollback', { name: 'rain', version: 1 }],
+    ]);
+    // Nothing before the first promotion: the red button refuses, and nothing moves.
+    await expect(store.rollback('rain')).rejects.toBeInstanceOf(DeploymentRefusedError);
+    expect((await store.models.get('rain', 'champion')).version).toBe(1);
+  });
+
+  it('never mixes versions within one call while the alias moves', async () => {
+    const { store, weather, v1, v2 } = await setup();
+    await trainOn(store, v1);
+    await trainOn(store, v2);
+    await weather.materialize();
+    await store.promote('rain', 1);
+    const predictor = await store.deployment('rain');
+    opened.push(predictor);
+    const calls: Promise<Prediction[]>[] = [];
+    for (let i = 0; i < 20; i++) {
+      calls.push(predictor.predictBatch(CITIES.map((city) => ({ city }))));
+      if (i === 5) void store.promote('rain', 2);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const results = await Promise.all(calls);
+    for (const batch of results) {
+      expect(new Set(batch.map((p) => `${p.model.version}/${p.featureView.version}`)).size).toBe(1);
+      expect(batch[0]!.model.version).toBe(batch[0]!.featureView.version);
+    }
+  });
+
+  it('refuses to promote a version whose feature view has nothing online to serve', async () => {
+    const { store, v1 } = await setup({ online: false }); // an offline-only group: nothing is ever online
+    await trainOn(store, v1, 1);
+    const error = await store.promote('rain', 1).catch((e: unknown) => e as DeploymentRefusedError);
+    expect(error).toBeInstanceOf(DeploymentRefusedError);
+    expect((error as DeploymentRefusedError).code).toBe('DEPLOYMENT_REFUSED');
+    expect((error as DeploymentRefusedError).details['missing']).toEqual(['weather v1']);
+    expect(await store.models.aliasHistory('rain')).toEqual([]);
+  });
+
+  it('reads a stream one event at a time: a slow consumer never makes events pile up', async () => {
+    const { store, weather, v1 } = await setup();
+    await trainOn(store, v1, 1);
+    await weather.materialize();
+    await store.promote('rain', 1);
+    const predictor = await store.deployment('rain');
+    opened.push(predictor);
+    let produced = 0;
+    async function* events() {
+      for (let i = 0; i < 30; i++) {
+        await Promise.resolve();
+        produced++;
+        yield { entity: { city: CITIES[i % 3] } };
+      }
+    }
+    const ahead: number[] = [];
+    let consumed = 0;
+    const seen: number[] = [];
+    for await (const p of predictor.predictStream(events())) {
+      consumed++;
+      ahead.push(produced - consumed);
+      seen.push(p.prediction);
+      await new Promise((resolve) => setTimeout(resolve, 15));
+    }
+    expect(consumed).toBe(30);
+    expect(Math.max(...ahead)).toBeLessThanOrEqual(1);
+    const expected = await predictor.predictBatch(CITIES.map((city) => ({ city })));
+    expect(seen).toEqual(Array.from({ length: 30 }, (_, i) => expected[i % 3]!.prediction));
+  });
+});
+
+describe('deployments in another thread', () => {
+  it('a predictor in another context (an online reader in a worker) switches when the owning tab promotes', async () => {
+    const name = uniqueStoreName('deploy_tab');
+    const { store, weather, v1, v2 } = await setup({ persist: true, name });
+    await trainOn(store, v1);
+    await trainOn(store, v2);
+    await weather.materialize();
+    await store.promote('rain', 1);
+    const worker = new Worker(new URL('../support/deployment-reader.worker.ts', import.meta.url), { type: 'module' });
+    const remote = Comlink.wrap<{ open(store: string): Promise<void>; predict(city: string): Promise<Prediction>; close(): void }>(worker);
+    opened.push({ close: () => worker.terminate() });
+    await remote.open(name);
+    const mine = await store.deployment('rain');
+    opened.push(mine);
+    expect(await remote.predict('Oslo')).toEqual(await mine.predict({ city: 'Oslo' }));
+    await store.promote('rain', 2);
+    let theirs: Prediction | null = null;
+    const deadline = Date.now() + 10_000;
+    while ((theirs = await remote.predict('Oslo')).model.version !== 2) {
+      if (Date.now() > deadline) throw new Error('the other context did not switch');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(theirs.featureView).toEqual({ name: 'rain', version: 2 });
+    await until('this tab\'s switch', () => mine.current().model.version === 2);
+    expect(theirs.prediction).toBeCloseTo((await mine.predict({ city: 'Oslo' })).prediction, 6);
+    await remote.close();
+  });
+});
