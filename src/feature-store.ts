@@ -21,6 +21,7 @@ import { installErrorTransfer } from './rpc/transfer.ts';
 import { Pipelines } from './pipelines/pipelines.ts';
 import { Deployment, ROLLBACK_REASON, rollbackTarget, viewServes, type DeploymentOptions, type DeploymentSource } from './pipelines/deployment.ts';
 import type { InferenceService } from './service/inference-service.ts';
+import { batchPredict, type BatchPredictOptions, type BatchPredictResult } from './pipelines/batch-inference.ts';
 import type { AliasChange } from './registry/types.ts';
 
 /** Options of {@link openFeatureStore}. */
@@ -795,6 +796,21 @@ export class FeatureStore {
     const target = rollbackTarget(await this.api().aliasHistory(name), alias);
     if (target === null) throw new DeploymentRefusedError(`Alias '${alias}' of model '${name}' has no earlier promotion to roll back to.`);
     return this.api().setAlias(name, alias, target, options.reason === undefined ? ROLLBACK_REASON : `${ROLLBACK_REASON}: ${options.reason}`);
+  }
+
+  /**
+   * Batch inference: scores every entity of a model version's feature view with a row in [start, end), with its
+   * features as of just before `end` (point-in-time, transformed like its training data), in chunks in the
+   * inference worker, and writes the predictions as one commit to a predictions group — readable like any group.
+   *
+   * @example
+   * ```ts
+   * const { output, rows } = await store.batchPredict({ model: 'rain', alias: 'champion', start: '2015-12-01', end: '2016-01-01' });
+   * const predictions = await (await store.getFeatureGroup(output.name, output.version)).read();
+   * ```
+   */
+  async batchPredict(options: BatchPredictOptions): Promise<BatchPredictResult> {
+    return batchPredict(this, this.deploymentSource(), options);
   }
 
   /** @internal Models and definitions for deployments, through the store worker. */

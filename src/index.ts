@@ -41,3 +41,4 @@ export type {
 } from './pipelines/feature-pipeline.ts';
 export type { PipelineDefinition, PipelineRunRecord, PipelineRunStatus, PipelineChunk, PipelineSchedule, GroupRef } from './registry/types.ts';
 export { Deployment, type DeploymentOptions, type PredictOptions, type Prediction } from './pipelines/deployment.ts';
+export type { BatchPredictOptions, BatchPredictResult } from './pipelines/batch-inference.ts';

@@ -43,18 +43,17 @@ function numeric(vector: Vector, column: string): Float64Array {
 }
 
 /**
- * The feature matrix and targets of a table of training rows (already transformed by the view). Features are read
- * in the given order; a missing value is an error naming the column (add an imputer to the view) rather than a
- * silent NaN in the weights. Targets: the label for regression, 0/1 for binary, a one-hot row for multiclass.
+ * The row-major float32 matrix of `features` of a table (already transformed by the view): what a model reads. A
+ * missing or infinite value is an error naming the column and row (add an imputer to the view), never a silent NaN.
  */
-export function trainingMatrix(table: Table, features: readonly string[], label: string, spec: NormalizedModelSpec): TrainingMatrix {
+export function featureMatrix(table: Table, features: readonly string[], what: 'training' | 'batch'): Float32Array {
   if (features.length === 0) throw new InvalidArgumentError('A model needs at least one feature column.');
   const n = table.numRows;
   const f = features.length;
   const x = new Float32Array(n * f);
   features.forEach((name, j) => {
     const vector = table.getChild(name);
-    if (vector === null) throw new InvalidArgumentError(`The training rows have no feature column '${name}'.`);
+    if (vector === null) throw new InvalidArgumentError(`The ${what} rows have no feature column '${name}'.`);
     const values = numeric(vector, name);
     for (let i = 0; i < n; i++) {
       const v = values[i]!;
@@ -67,6 +66,17 @@ export function trainingMatrix(table: Table, features: readonly string[], label:
       x[i * f + j] = v;
     }
   });
+  return x;
+}
+
+/**
+ * The feature matrix and targets of a table of training rows (already transformed by the view). Features are read
+ * in the given order; a missing value is an error naming the column (add an imputer to the view) rather than a
+ * silent NaN in the weights. Targets: the label for regression, 0/1 for binary, a one-hot row for multiclass.
+ */
+export function trainingMatrix(table: Table, features: readonly string[], label: string, spec: NormalizedModelSpec): TrainingMatrix {
+  const n = table.numRows;
+  const x = featureMatrix(table, features, 'training');
   const labelVector = table.getChild(label);
   if (labelVector === null) throw new InvalidArgumentError(`The training rows have no label column '${label}'.`);
   const labels64 = numeric(labelVector, label);

@@ -142,7 +142,7 @@ export class Deployment {
     if (options.alias !== undefined && options.version !== undefined) throw new InvalidArgumentError('Give an alias or a version, not both.');
     const alias = options.version === undefined ? (options.alias ?? 'champion') : null;
     const backend = options.backend ?? 'wasm';
-    const record = await resolve(source, model, alias, options.version ?? null);
+    const record = await resolveModelVersion(source, model, alias, options.version ?? null);
     return new Deployment(source, model, alias, await prepare(source, record, backend), backend);
   }
 
@@ -238,7 +238,7 @@ export class Deployment {
   async refresh(): Promise<void> {
     if (this.alias === null || this.closed) return;
     const run = async (): Promise<void> => {
-      const record = await resolve(this.source, this.model, this.alias, null);
+      const record = await resolveModelVersion(this.source, this.model, this.alias, null);
       if (record.version === this.target.record.version) return;
       const next = await prepare(this.source, record, this.backend);
       const previous = this.target;
@@ -264,7 +264,8 @@ function datasetOption(target: Target): { trainingDataset?: number } {
   return target.dataset === null ? {} : { trainingDataset: target.dataset };
 }
 
-async function resolve(source: DeploymentSource, model: string, alias: string | null, version: number | null): Promise<ModelVersionRecord> {
+/** The model version an alias points at (or the given version). */
+export async function resolveModelVersion(source: DeploymentSource, model: string, alias: string | null, version: number | null): Promise<ModelVersionRecord> {
   let wanted = version;
   if (alias !== null) {
     const found = await source.getAlias(model, alias);
@@ -276,6 +277,15 @@ async function resolve(source: DeploymentSource, model: string, alias: string | 
   return record;
 }
 
+/** Loads a version into the source's inference worker (kept there until unloaded); resolves with its key. */
+export async function loadIntoWorker(source: DeploymentSource, record: ModelVersionRecord, backend: BackendName): Promise<string> {
+  const key = `${nameKey(record.name)}@${record.version}`;
+  const weights = await source.readWeights(record.name, record.version);
+  const { modelTopology, weightSpecs, sha256 } = record.artifact;
+  await source.inference().load(key, Comlink.transfer({ modelTopology, weightSpecs, weightData: weights, sha256 }, [weights]), backend);
+  return key;
+}
+
 /** Loads a version into the inference worker and builds the reader of its own feature view version. */
 async function prepare(source: DeploymentSource, record: ModelVersionRecord, backend: BackendName): Promise<Target> {
   const lineage = record.lineage;
@@ -284,13 +294,7 @@ async function prepare(source: DeploymentSource, record: ModelVersionRecord, bac
   }
   const view = await source.getFeatureView(lineage.featureView, lineage.featureViewVersion);
   const reader = new OnlineViewReader(view, source.definitions, () => source.online(), source.onDemand);
-  const key = `${nameKey(record.name)}@${record.version}`;
-  const weights = await source.readWeights(record.name, record.version);
-  await source.inference().load(
-    key,
-    Comlink.transfer({ modelTopology: record.artifact.modelTopology, weightSpecs: record.artifact.weightSpecs, weightData: weights, sha256: record.artifact.sha256 }, [weights]),
-    backend,
-  );
+  const key = await loadIntoWorker(source, record, backend);
   return { record, view, reader, dataset: lineage.trainingDataset, key, inputs: record.signature.inputs.map((i) => i.name) };
 }
 

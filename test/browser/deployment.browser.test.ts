@@ -194,6 +194,38 @@ describe('deployments', () => {
   });
 });
 
+describe('batch inference', () => {
+  it('writes one prediction per entity to a predictions group, equal to tfjs on the batch data', async () => {
+    const { store, v1 } = await setup();
+    const { dataset } = await trainOn(store, v1);
+    await store.promote('rain', 1);
+    const end = base + 400 * DAY;
+    const phases: string[] = [];
+    const result = await store.batchPredict({ model: 'rain', start: base + 390 * DAY, end, chunkRows: 2, onProgress: (p) => phases.push(p.phase) });
+    expect(result).toMatchObject({ model: { name: 'rain', version: 1 }, featureView: { name: 'rain', version: 1 }, output: { name: 'rain_predictions', version: 1 }, rows: 3 });
+    expect(phases).toEqual(['reading', 'predicting', 'predicting', 'writing', 'done']);
+    const group = await store.getFeatureGroup('rain_predictions', 1);
+    expect(group.definition.primaryKey).toEqual(['city']);
+    const written = await group.read();
+    expect(written.numRows).toBe(3);
+    expect(await group.commits()).toEqual([expect.objectContaining({ commitId: result.commit.commitId, rowCount: 3 })]);
+    // Independently: the batch data as the view gives it, predicted by tfjs on this thread.
+    const batch = await v1.getBatchData({ start: base + 390 * DAY, end, trainingDataset: dataset });
+    const { model } = await store.models.load('rain', 1);
+    const x = Array.from({ length: batch.numRows }, (_, i) => ['humidity', 'pressure'].map((n) => batch.getChild(n)!.get(i) as number));
+    const y = tf.tidy(() => Array.from((model.predict(tf.tensor2d(x)) as tf.Tensor).dataSync()));
+    model.dispose();
+    const expected = new Map(Array.from({ length: batch.numRows }, (_, i) => [batch.getChild('city')!.get(i) as string, y[i]!]));
+    for (let i = 0; i < written.numRows; i++) {
+      const city = written.getChild('city')!.get(i) as string;
+      expect(written.getChild('prediction')!.get(i)).toBeCloseTo(expected.get(city)!, 5);
+      expect(written.getChild('model')!.get(i)).toBe('rain');
+      expect(written.getChild('model_version')!.get(i)).toBe(1);
+      expect(written.getChild('day')!.get(i)).toBe(end);
+    }
+  });
+});
+
 describe('deployments in another thread', () => {
   it('a predictor in another context (an online reader in a worker) switches when the owning tab promotes', async () => {
     const name = uniqueStoreName('deploy_tab');

@@ -1,0 +1,109 @@
+import * as Comlink from 'comlink';
+import { Table, TimestampMicrosecond, Utf8, makeData, makeVector, vectorFromArray } from 'apache-arrow';
+import type { FeatureGroupDefinition, FeatureGroupSpec } from '../definitions/feature-group.ts';
+import { InvalidArgumentError, throwIfAborted } from '../errors.ts';
+import { featureMatrix } from '../models/matrix.ts';
+import { instantToMillis, type Instant } from '../offline/filters.ts';
+import type { CommitRecord } from '../registry/types.ts';
+import type { FeatureStore } from '../feature-store.ts';
+import { interpret, loadIntoWorker, resolveModelVersion, type DeploymentSource } from './deployment.ts';
+
+/** Options of {@link FeatureStore.batchPredict}. */
+export interface BatchPredictOptions {
+  model: string;
+  /** The version an alias points at (default 'champion' unless `version`). */
+  alias?: string;
+  version?: number;
+  /** Entities with a row of the view's left group in [start, end) are scored with their features as of just before `end`. */
+  start?: Instant;
+  end: Instant;
+  /** The predictions group (created when missing); default `<model>_predictions` version 1. */
+  output?: { name?: string; version?: number };
+  /** Rows per call to the inference worker (default 65,536). */
+  chunkRows?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: { phase: 'reading' | 'predicting' | 'writing' | 'done'; rows: number; totalRows: number }) => void;
+}
+
+/** What {@link FeatureStore.batchPredict} wrote. */
+export interface BatchPredictResult {
+  model: { name: string; version: number };
+  featureView: { name: string; version: number };
+  /** The predictions group and the commit holding the predictions. */
+  output: { name: string; version: number };
+  commit: CommitRecord;
+  rows: number;
+}
+
+/** The predictions group of a view's entities: their keys, the time scored, the prediction and the model version. */
+export function predictionsGroupSpec(left: FeatureGroupDefinition, name: string, version: number): FeatureGroupSpec {
+  const keys = Object.fromEntries(left.primaryKey.map((k) => [k, left.features.find((f) => f.name === k)!.type]));
+  return {
+    name, version, primaryKey: [...left.primaryKey], eventTime: left.eventTime,
+    features: { ...keys, [left.eventTime]: 'timestamp', prediction: 'float64', model: 'string', model_version: 'int32' },
+    description: 'Predictions written by batchPredict.',
+  };
+}
+
+/**
+ * Scores the entities of a model version's feature view in batch: the view's batch data (point-in-time, transformed
+ * with the version's training dataset), predicted in chunks by the inference worker, written as one commit to a
+ * predictions group.
+ */
+export async function batchPredict(store: FeatureStore, source: DeploymentSource, options: BatchPredictOptions): Promise<BatchPredictResult> {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('batchPredict needs { model, end }.');
+  if (options.alias !== undefined && options.version !== undefined) throw new InvalidArgumentError('Give an alias or a version, not both.');
+  const chunkRows = options.chunkRows ?? 65_536;
+  if (!Number.isSafeInteger(chunkRows) || chunkRows < 1) throw new InvalidArgumentError('chunkRows must be a positive integer.');
+  const end = instantToMillis(options.end, 'end');
+  const progress = options.onProgress ?? (() => undefined);
+  const record = await resolveModelVersion(source, options.model, options.version === undefined ? (options.alias ?? 'champion') : null, options.version ?? null);
+  const lineage = record.lineage;
+  if (lineage === null) throw new InvalidArgumentError(`Model ${record.name} v${record.version} has no feature view in its lineage to read batch data through.`);
+  const view = await store.getFeatureView(lineage.featureView, lineage.featureViewVersion);
+  const left = await store.getFeatureGroup(view.definition.spine.group, view.definition.spine.version);
+  const outputName = options.output?.name ?? `${record.name}_predictions`;
+  const outputVersion = options.output?.version ?? 1;
+  const output = await store.createFeatureGroup(predictionsGroupSpec(left.definition, outputName, outputVersion));
+
+  progress({ phase: 'reading', rows: 0, totalRows: 0 });
+  const batch = await view.getBatchData({
+    ...(options.start === undefined ? {} : { start: options.start }), end,
+    ...(lineage.trainingDataset === null ? {} : { trainingDataset: lineage.trainingDataset }),
+  });
+  throwIfAborted(options.signal, 'batchPredict');
+  const inputs = record.signature.inputs.map((i) => i.name);
+  const x = featureMatrix(batch, inputs, 'batch');
+  const rows = batch.numRows;
+  const width = inputs.length;
+  const key = await loadIntoWorker(source, record, 'wasm');
+  const inference = source.inference();
+  const predictions = new Float64Array(rows);
+  for (let start = 0; start < rows; start += chunkRows) {
+    throwIfAborted(options.signal, 'batchPredict');
+    const count = Math.min(chunkRows, rows - start);
+    const chunk = x.slice(start * width, (start + count) * width);
+    const outputs = await inference.predict(key, Comlink.transfer(chunk, [chunk.buffer]), count);
+    for (let i = 0; i < count; i++) predictions[start + i] = interpret(record, outputs, i).prediction;
+    progress({ phase: 'predicting', rows: start + count, totalRows: rows });
+  }
+  progress({ phase: 'writing', rows, totalRows: rows });
+  // Columns in the group's own Arrow types, so the insert stores them without converting a value.
+  const scoredAt = makeVector(makeData({ type: new TimestampMicrosecond(), length: rows, data: new BigInt64Array(rows).fill(BigInt(end) * 1000n) }));
+  const table = new Table({
+    ...Object.fromEntries(left.definition.primaryKey.map((k) => [k, batch.getChild(k)!])),
+    [left.definition.eventTime]: scoredAt,
+    prediction: makeVector(predictions),
+    model: vectorFromArray(new Array<string>(rows).fill(record.name), new Utf8()),
+    model_version: makeVector(new Int32Array(rows).fill(record.version)),
+  });
+  const commit = await output.insert(table, { ...(options.signal === undefined ? {} : { signal: options.signal }) });
+  progress({ phase: 'done', rows, totalRows: rows });
+  return {
+    model: { name: record.name, version: record.version },
+    featureView: { name: view.name, version: view.version },
+    output: { name: output.name, version: output.version },
+    commit,
+    rows,
+  };
+}
