@@ -19,7 +19,9 @@ import { Query, type FeatureViewDefinition, type FeatureViewSpec } from './defin
 import type { SplitSpec, TrainingDatasetInfo, TrainingDatasetRecord } from './registry/types.ts';
 import { installErrorTransfer } from './rpc/transfer.ts';
 import { Pipelines } from './pipelines/pipelines.ts';
-import { Deployment, ROLLBACK_REASON, rollbackTarget, viewServes, type DeploymentOptions, type DeploymentSource } from './pipelines/deployment.ts';
+import {
+  BufferedLog, Deployment, ROLLBACK_REASON, predictionLogSpec, rollbackTarget, viewServes, type DeploymentOptions, type DeploymentSource,
+} from './pipelines/deployment.ts';
 import type { InferenceService } from './service/inference-service.ts';
 import { batchPredict, type BatchPredictOptions, type BatchPredictResult } from './pipelines/batch-inference.ts';
 import type { AliasChange } from './registry/types.ts';
@@ -750,7 +752,13 @@ export class FeatureStore {
    */
   async deployment(name: string, options: DeploymentOptions = {}): Promise<Deployment> {
     if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('deployment options must be an object.');
-    return Deployment.open(this.deploymentSource(), name, options);
+    const deployment = await Deployment.open(this.deploymentSource(), name, options, async (view) => {
+      const left = await this.api().getFeatureGroup(view.spine.group, view.spine.version);
+      const log = await this.createFeatureGroup(predictionLogSpec(left, name));
+      return new BufferedLog((rows) => log.insert(rows));
+    });
+    this.deployments.add(deployment);
+    return deployment;
   }
 
   /**
@@ -838,6 +846,7 @@ export class FeatureStore {
   }
 
   private source: DeploymentSource | null = null;
+  private readonly deployments = new Set<Deployment>();
   private inferenceWorker: Worker | null = null;
   private inferenceApi: Comlink.Remote<InferenceService> | null = null;
 
@@ -854,7 +863,9 @@ export class FeatureStore {
   async close(): Promise<void> {
     const remote = this.remote;
     if (remote === null) return;
-    // Scheduled and running pipelines stop first (their runs are recorded as aborted) while the store still serves.
+    // Deployments write their prediction logs, and scheduled and running pipelines stop (their runs recorded as
+    // aborted), while the store still serves.
+    for (const deployment of this.deployments) await deployment.close();
     await this.pipelinesApi?.close();
     this.remote = null;
     this.inferenceApi?.[Comlink.releaseProxy]();

@@ -145,7 +145,7 @@ export class OnlineReader {
 
   close(): void {
     if (this.closed) return;
-    for (const deployment of this.deployments) deployment.close();
+    for (const deployment of this.deployments) void deployment.close(); // no log to write: nothing to wait for
     this.closed = true;
     this.inferenceApi?.[Comlink.releaseProxy]();
     this.inferenceWorker?.terminate();

@@ -79,13 +79,17 @@ export async function batchPredict(store: FeatureStore, source: DeploymentSource
   const key = await loadIntoWorker(source, record, 'wasm');
   const inference = source.inference();
   const predictions = new Float64Array(rows);
-  for (let start = 0; start < rows; start += chunkRows) {
-    throwIfAborted(options.signal, 'batchPredict');
-    const count = Math.min(chunkRows, rows - start);
-    const chunk = x.slice(start * width, (start + count) * width);
-    const outputs = await inference.predict(key, Comlink.transfer(chunk, [chunk.buffer]), count);
-    for (let i = 0; i < count; i++) predictions[start + i] = interpret(record, outputs, i).prediction;
-    progress({ phase: 'predicting', rows: start + count, totalRows: rows });
+  try {
+    for (let start = 0; start < rows; start += chunkRows) {
+      throwIfAborted(options.signal, 'batchPredict');
+      const count = Math.min(chunkRows, rows - start);
+      const chunk = x.slice(start * width, (start + count) * width);
+      const outputs = await inference.predict(key, Comlink.transfer(chunk, [chunk.buffer]), count);
+      for (let i = 0; i < count; i++) predictions[start + i] = interpret(record, outputs, i).prediction;
+      progress({ phase: 'predicting', rows: start + count, totalRows: rows });
+    }
+  } finally {
+    await inference.unload(key);
   }
   progress({ phase: 'writing', rows, totalRows: rows });
   // Columns in the group's own Arrow types, so the insert stores them without converting a value.

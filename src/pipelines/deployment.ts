@@ -1,5 +1,6 @@
 import * as Comlink from 'comlink';
 import type { FeatureViewDefinition } from '../definitions/feature-view.ts';
+import type { FeatureGroupDefinition, FeatureGroupSpec } from '../definitions/feature-group.ts';
 import { nameKey } from '../definitions/names.ts';
 import { InvalidArgumentError, NotFoundError, StoreClosedError } from '../errors.ts';
 import type { BackendName } from '../models/backend.ts';
@@ -44,6 +45,10 @@ export interface DeploymentOptions {
   alias?: string;
   /** Serve this version, fixed. */
   version?: number;
+  /** Also predict every request with the version this alias points at: logged, never returned. */
+  shadow?: string;
+  /** Serve each entity from one alias, by share (`{ champion: 0.9, challenger: 0.1 }`), chosen from a hash of its key. */
+  split?: Record<string, number>;
   /** tfjs backend of the inference worker: wasm (default), cpu or webgl. */
   backend?: BackendName;
 }
@@ -66,6 +71,8 @@ export interface Prediction {
   featureView: { name: string; version: number };
   /** The model's inputs, by name, as it read them (with `withFeatures`). */
   features?: Record<string, number>;
+  /** The arm that served it (shadow and split deployments). */
+  arm?: string;
 }
 
 /** A model version ready to serve: its view reader and its key in the inference worker. */
@@ -108,14 +115,51 @@ export function interpret(record: ModelVersionRecord, outputs: Float32Array, row
   return task === 'binary' ? { prediction: value, probabilities: [1 - value, value] } : { prediction: value };
 }
 
+/** One arm of a deployment: the alias it follows (or a fixed version) and the version it serves now. */
+interface Arm {
+  name: string;
+  alias: string | null;
+  target: Target;
+  /** Share of entities (split deployments), cumulative bound in [0, 1]. */
+  upTo: number;
+}
+
+/** Where a deployment with a shadow or a split logs its predictions (the store's prediction log group). */
+export interface PredictionLog {
+  /** Appends rows (buffered: written in batches). */
+  append(rows: readonly Record<string, unknown>[]): void;
+  /** Writes what is buffered. */
+  flush(): Promise<void>;
+}
+
+/**
+ * 32-bit FNV-1a of the entity's key values (in the view's key order) as a number in [0, 1): the same entity always
+ * lands in the same arm of a split, on every device.
+ */
+export function entityShare(keys: readonly string[], entity: Record<string, unknown>): number {
+  const text = JSON.stringify(keys.map((k) => {
+    const v = entity[k];
+    return typeof v === 'bigint' ? v.toString() : v instanceof Date ? v.getTime() : v;
+  }));
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash / 2 ** 32;
+}
+
 /**
  * A served model: online feature vectors of the model version's own feature view version (its on-demand features,
- * its training dataset's transformations), predicted by the version kept warm in the inference worker. Following an
- * alias, it switches to the new version when the alias moves (in this tab or another); a prediction always uses
- * one version throughout.
+ * its training dataset's transformations), predicted by the version kept warm in the inference worker. Arms follow
+ * aliases and switch when an alias moves (in this tab or another); a call uses one version per arm throughout.
+ * With `shadow` every request is also predicted by a second alias (logged, not returned); with `split` each entity
+ * is served by one arm chosen from a hash of its key.
  */
 export class Deployment {
-  private target: Target;
+  private readonly arms: Arm[];
+  private readonly served: Arm[];
+  private readonly shadowArm: Arm | null;
   private switching: Promise<void> | null = null;
   private channel: BroadcastChannel | null = null;
   private closed = false;
@@ -123,33 +167,75 @@ export class Deployment {
   private constructor(
     private readonly source: DeploymentSource,
     readonly model: string,
-    readonly alias: string | null,
-    first: Target,
+    arms: Arm[],
+    shadow: Arm | null,
     private readonly backend: BackendName,
+    private readonly log: PredictionLog | null,
   ) {
-    this.target = first;
-    if (alias !== null) {
+    this.served = arms;
+    this.shadowArm = shadow;
+    this.arms = shadow === null ? arms : [...arms, shadow];
+    if (this.arms.some((a) => a.alias !== null)) {
       this.channel = new BroadcastChannel(aliasChannelName(source.storeName));
       this.channel.onmessage = (event: MessageEvent<AliasMoved>) => {
         const moved = event.data;
-        if (nameKey(moved.model) === nameKey(this.model) && nameKey(moved.alias) === nameKey(alias)) void this.refresh().catch(() => undefined);
+        if (nameKey(moved.model) !== nameKey(this.model)) return;
+        if (this.arms.some((a) => a.alias !== null && nameKey(a.alias) === nameKey(moved.alias))) void this.refresh().catch(() => undefined);
       };
     }
   }
 
   /** @internal */
-  static async open(source: DeploymentSource, model: string, options: DeploymentOptions = {}): Promise<Deployment> {
-    if (options.alias !== undefined && options.version !== undefined) throw new InvalidArgumentError('Give an alias or a version, not both.');
-    const alias = options.version === undefined ? (options.alias ?? 'champion') : null;
+  static async open(
+    source: DeploymentSource,
+    model: string,
+    options: DeploymentOptions = {},
+    log: ((view: FeatureViewDefinition) => Promise<PredictionLog>) | null = null,
+  ): Promise<Deployment> {
     const backend = options.backend ?? 'wasm';
-    const record = await resolveModelVersion(source, model, alias, options.version ?? null);
-    return new Deployment(source, model, alias, await prepare(source, record, backend), backend);
+    const given = [options.version !== undefined, options.split !== undefined, options.alias !== undefined || options.shadow !== undefined].filter(Boolean).length;
+    if (given > 1) throw new InvalidArgumentError('Give an alias (with an optional shadow), a version, or a split — one of them.');
+    const arm = async (name: string, alias: string | null, version: number | null, upTo: number): Promise<Arm> => ({
+      name, alias, upTo, target: await prepare(source, await resolveModelVersion(source, model, alias, version), backend),
+    });
+    let arms: Arm[];
+    if (options.split !== undefined) {
+      const entries = Object.entries(options.split);
+      const total = entries.reduce((sum, [, w]) => sum + w, 0);
+      if (entries.length < 2 || entries.some(([, w]) => typeof w !== 'number' || !(w > 0)) || Math.abs(total - 1) > 1e-9) {
+        throw new InvalidArgumentError('split maps two or more aliases to positive shares that add up to 1, e.g. { champion: 0.9, challenger: 0.1 }.');
+      }
+      let upTo = 0;
+      arms = await Promise.all(entries.map(([alias, w], i) => {
+        upTo = i === entries.length - 1 ? 1 : upTo + w;
+        return arm(alias, alias, null, upTo);
+      }));
+    } else if (options.version !== undefined) {
+      arms = [await arm(`v${options.version}`, null, options.version, 1)];
+    } else {
+      const alias = options.alias ?? 'champion';
+      arms = [await arm(alias, alias, null, 1)];
+    }
+    const shadow = options.shadow === undefined ? null : await arm(options.shadow, options.shadow, null, 1);
+    const logged = shadow !== null || options.split !== undefined;
+    if (logged && log === null) throw new InvalidArgumentError('Shadow and split deployments log their predictions: open them from the store (store.deployment).');
+    const keys = arms[0]!.target.view.spine.keys;
+    for (const other of [...arms, ...(shadow === null ? [] : [shadow])]) {
+      if (other.target.view.spine.keys.join() !== keys.join()) {
+        throw new InvalidArgumentError(`The arms of a deployment must key entities alike; ${other.name} reads ${other.target.view.spine.keys.join(', ')}, not ${keys.join(', ')}.`);
+      }
+    }
+    return new Deployment(source, model, arms, shadow, backend, logged ? await log!(arms[0]!.target.view) : null);
   }
 
-  /** The model and feature view versions served now. */
+  /** The model and feature view versions served now (the first arm's, for a split; see `arms()`). */
   current(): { model: { name: string; version: number }; featureView: { name: string; version: number } } {
-    const { record, view } = this.target;
-    return { model: { name: record.name, version: record.version }, featureView: { name: view.name, version: view.version } };
+    return versionsOf(this.served[0]!.target);
+  }
+
+  /** Every arm: its name, the alias it follows, and the versions it serves now. */
+  armsNow(): { arm: string; alias: string | null; shadow: boolean; model: { name: string; version: number }; featureView: { name: string; version: number } }[] {
+    return this.arms.map((a) => ({ arm: a.name, alias: a.alias, shadow: a === this.shadowArm, ...versionsOf(a.target) }));
   }
 
   /**
@@ -166,7 +252,7 @@ export class Deployment {
   }
 
   /**
-   * Predicts for many entities at once: one IndexedDB transaction, one call to the inference worker.
+   * Predicts for many entities at once: per arm, one IndexedDB transaction and one call to the inference worker.
    * `requestData` is one object for all entities or one per entity.
    *
    * @example
@@ -180,29 +266,61 @@ export class Deployment {
   ): Promise<Prediction[]> {
     if (this.closed) throw new StoreClosedError(`The deployment of ${this.model} is closed.`);
     if (!Array.isArray(entities)) throw new InvalidArgumentError('predictBatch takes an array of entities.');
-    const target = this.target; // one version for the whole call, whatever moves meanwhile
-    const requestData = options.requestData;
-    let vectors: FeatureVector[];
-    if (Array.isArray(requestData)) {
-      const each = requestData as readonly Record<string, unknown>[];
-      if (each.length !== entities.length) throw new InvalidArgumentError('requestData needs one object per entity.');
-      vectors = await Promise.all(entities.map(async (e, i) => (await target.reader.vectors([e], { requestData: each[i]!, ...datasetOption(target) }))[0]!));
-    } else {
-      vectors = await target.reader.vectors(entities, { ...(requestData === undefined ? {} : { requestData: requestData as Record<string, unknown> }), ...datasetOption(target) });
-    }
+    const each = Array.isArray(options.requestData) ? (options.requestData as readonly Record<string, unknown>[]) : null;
+    if (each !== null && each.length !== entities.length) throw new InvalidArgumentError('requestData needs one object per entity.');
+    const requestOf = (i: number): Record<string, unknown> | undefined => each?.[i] ?? (options.requestData as Record<string, unknown> | undefined);
+    // Every arm's version is taken now and kept for the whole call, whatever moves meanwhile.
+    const pinned = this.arms.map((arm) => ({ arm, target: arm.target }));
+    const keys = pinned[0]!.target.view.spine.keys;
+    const servedBy = entities.map((entity) => {
+      if (this.served.length === 1) return 0;
+      const share = entityShare(keys, entity);
+      return this.served.findIndex((a) => share < a.upTo);
+    });
+    const results: Prediction[] = new Array<Prediction>(entities.length);
+    const at = Date.now();
+    const logRows: Record<string, unknown>[] = [];
+    await Promise.all(
+      pinned.map(async ({ arm, target }, armIndex) => {
+        const shadow = arm === this.shadowArm;
+        const mine = entities.map((_, i) => i).filter((i) => shadow || servedBy[i] === armIndex);
+        if (mine.length === 0) return;
+        const scored = await this.score(target, mine.map((i) => entities[i]!), mine.map(requestOf));
+        mine.forEach((entityIndex, j) => {
+          const { prediction, vector } = scored[j]!;
+          if (!shadow) {
+            const result: Prediction = { ...prediction, ...(this.log === null ? {} : { arm: arm.name }) };
+            if (options.withFeatures === true) result.features = featuresOf(vector, target.inputs);
+            results[entityIndex] = result;
+          }
+          if (this.log !== null) {
+            const entity = entities[entityIndex]!;
+            logRows.push({
+              ...Object.fromEntries(keys.map((k) => [k, entity[k]])), ts: at, arm: arm.name, served: !shadow,
+              model_version: target.record.version, feature_view_version: target.view.version, prediction: prediction.prediction,
+              features: JSON.stringify(featuresOf(vector, target.inputs)),
+            });
+          }
+        });
+      }),
+    );
+    if (logRows.length > 0) this.log!.append(logRows);
+    return results;
+  }
+
+  /** One version's predictions for entities: its vectors, one inference call. */
+  private async score(target: Target, entities: readonly Record<string, unknown>[], requests: readonly (Record<string, unknown> | undefined)[]) {
+    const options = datasetOption(target);
+    const same = requests.every((r) => r === requests[0]);
+    const vectors = same
+      ? await target.reader.vectors(entities, { ...(requests[0] === undefined ? {} : { requestData: requests[0] }), ...options })
+      : await Promise.all(entities.map(async (e, i) => (await target.reader.vectors([e], { ...(requests[i] === undefined ? {} : { requestData: requests[i] }), ...options }))[0]!));
     const width = target.inputs.length;
     const x = new Float32Array(entities.length * width);
     vectors.forEach((vector, i) => inputRow(vector, target.inputs, x, i * width, entities[i]));
-    const outputs = entities.length === 0 ? new Float32Array(0) : await this.source.inference().predict(target.key, Comlink.transfer(x, [x.buffer]), entities.length);
-    const model = { name: target.record.name, version: target.record.version };
-    const featureView = { name: target.view.name, version: target.view.version };
-    return vectors.map((vector, i) => {
-      const result: Prediction = { ...interpret(target.record, outputs, i), model, featureView };
-      if (options.withFeatures === true) {
-        result.features = Object.fromEntries(target.inputs.map((name) => [name, vector.values[vector.names.indexOf(name)] as number]));
-      }
-      return result;
-    });
+    const outputs = await this.source.inference().predict(target.key, Comlink.transfer(x, [x.buffer]), entities.length);
+    const versions = versionsOf(target);
+    return vectors.map((vector, i) => ({ vector, prediction: { ...interpret(target.record, outputs, i), ...versions } }));
   }
 
   /**
@@ -232,18 +350,21 @@ export class Deployment {
   }
 
   /**
-   * Looks the alias up again and switches to the version it points at now (done by itself when a store announces
-   * a move; call it after moving an alias from somewhere that cannot announce it). Resolves once switched.
+   * Looks the aliases up again and switches each arm to the version its alias points at now (done by itself when a
+   * store announces a move; call it after moving an alias from somewhere that cannot announce it).
    */
   async refresh(): Promise<void> {
-    if (this.alias === null || this.closed) return;
+    if (this.closed) return;
     const run = async (): Promise<void> => {
-      const record = await resolveModelVersion(this.source, this.model, this.alias, null);
-      if (record.version === this.target.record.version) return;
-      const next = await prepare(this.source, record, this.backend);
-      const previous = this.target;
-      this.target = next; // every prediction from now on; those under way finish with the version they started with
-      if (previous.key !== next.key) this.source.inference().unload(previous.key).catch(() => undefined); // best effort
+      for (const arm of this.arms) {
+        if (arm.alias === null) continue;
+        const record = await resolveModelVersion(this.source, this.model, arm.alias, null);
+        if (record.version === arm.target.record.version) continue;
+        const next = await prepare(this.source, record, this.backend);
+        const previous = arm.target;
+        arm.target = next; // every call from now on; those under way finish with the version they started with
+        this.source.inference().unload(previous.key).catch(() => undefined); // best effort: the worker counts its users
+      }
     };
     // Switches happen one at a time, in order.
     const chained = (this.switching ?? Promise.resolve()).then(run, run);
@@ -251,13 +372,27 @@ export class Deployment {
     return chained;
   }
 
-  /** Stops following the alias and frees the model in the inference worker. */
-  close(): void {
+  /** Writes the prediction log's buffered rows (shadow and split deployments). */
+  async flush(): Promise<void> {
+    await this.log?.flush();
+  }
+
+  /** Stops following aliases, writes the prediction log and frees the models in the inference worker. */
+  async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.channel?.close();
-    this.source.inference().unload(this.target.key).catch(() => undefined); // the worker may be gone with its store
+    await this.log?.flush().catch(() => undefined); // a store closing under us: the rows are lost with it
+    for (const arm of this.arms) this.source.inference().unload(arm.target.key).catch(() => undefined); // the worker may be gone with its store
   }
+}
+
+function versionsOf(target: Target): { model: { name: string; version: number }; featureView: { name: string; version: number } } {
+  return { model: { name: target.record.name, version: target.record.version }, featureView: { name: target.view.name, version: target.view.version } };
+}
+
+function featuresOf(vector: FeatureVector, inputs: readonly string[]): Record<string, number> {
+  return Object.fromEntries(inputs.map((name) => [name, vector.values[vector.names.indexOf(name)] as number]));
 }
 
 function datasetOption(target: Target): { trainingDataset?: number } {
@@ -324,4 +459,57 @@ export function rollbackTarget(history: readonly AliasChange[], alias: string): 
     else stack.push(change.to);
   }
   return stack.length >= 2 ? stack[stack.length - 2]! : null;
+}
+
+/** The prediction log group of a model: one row per arm per request, keyed like the entities of its view. */
+export function predictionLogSpec(left: FeatureGroupDefinition, model: string): FeatureGroupSpec {
+  const keys = Object.fromEntries(left.primaryKey.map((k) => [k, left.features.find((f) => f.name === k)!.type]));
+  return {
+    name: `${model}_prediction_log`, version: 1, primaryKey: [...left.primaryKey], eventTime: 'ts',
+    features: {
+      ...keys, ts: 'timestamp', arm: 'string', served: 'bool', model_version: 'int32', feature_view_version: 'int32', prediction: 'float64',
+      features: 'string',
+    },
+    description: 'Predictions of shadow and split deployments: one row per arm per request.',
+  };
+}
+
+/**
+ * A buffered prediction log: rows are written as one commit once `maxRows` wait or `maxWaitMs` after the first of
+ * them, and on flush.
+ */
+export class BufferedLog implements PredictionLog {
+  private rows: Record<string, unknown>[] = [];
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly write: (rows: Record<string, unknown>[]) => Promise<unknown>,
+    private readonly maxRows = 1000,
+    private readonly maxWaitMs = 1000,
+  ) {}
+
+  append(rows: readonly Record<string, unknown>[]): void {
+    this.rows.push(...rows);
+    if (this.rows.length >= this.maxRows) void this.flush().catch(() => undefined); // retried at the next flush
+    else this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), this.maxWaitMs);
+  }
+
+  flush(): Promise<void> {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    const rows = this.rows;
+    this.rows = [];
+    const next = this.writing.then(async () => {
+      if (rows.length === 0) return;
+      try {
+        await this.write(rows);
+      } catch (error) {
+        this.rows.unshift(...rows); // kept for the next flush
+        throw error;
+      }
+    });
+    this.writing = next.catch(() => undefined);
+    return next;
+  }
 }

@@ -16,14 +16,21 @@ export interface InferenceArtifacts {
  * matrices. Artifacts are checked (hash, shapes, layer classes) before tfjs sees them.
  */
 export class InferenceService {
-  private readonly models = new Map<string, { model: tf.LayersModel; inputs: number; outputs: number }>();
+  private readonly models = new Map<string, { model: tf.LayersModel; inputs: number; outputs: number; users: number }>();
   private backend: Promise<BackendName> | null = null;
 
-  /** Loads a model version under `key` (a no-op when it is loaded already); resolves with the backend in use. */
+  /**
+   * Loads a model version under `key`, or counts one more user of it when it is loaded already (each load is
+   * matched by an unload); resolves with the backend in use.
+   */
   async load(key: string, artifacts: InferenceArtifacts, backend: BackendName = 'wasm'): Promise<BackendName> {
     this.backend ??= useBackend(backend).then((b) => b.backend);
     const active = await this.backend;
-    if (this.models.has(key)) return active;
+    const loaded = this.models.get(key);
+    if (loaded !== undefined) {
+      loaded.users++;
+      return active;
+    }
     await verifySha256(artifacts.weightData, artifacts.sha256, `the weights of ${key}`);
     const checked = validateArtifacts({ modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightSpecs, weightData: artifacts.weightData });
     const model = await tf.loadLayersModel(
@@ -39,7 +46,13 @@ export class InferenceService {
       model.dispose();
       throw new InvalidArgumentError(`Model ${key} does not take a matrix of features (its input shape is not [rows, features]).`);
     }
-    this.models.set(key, { model, inputs, outputs });
+    const raced = this.models.get(key); // loaded by another caller while this one was checking the artifacts
+    if (raced !== undefined) {
+      model.dispose();
+      raced.users++;
+      return active;
+    }
+    this.models.set(key, { model, inputs, outputs, users: 1 });
     // One prediction now, so that the first request does not pay for kernel set-up.
     tf.tidy(() => model.predict(tf.zeros([1, inputs])));
     return active;
@@ -55,9 +68,11 @@ export class InferenceService {
     return tf.tidy(() => (loaded.model.predict(tf.tensor2d(x, [rows, loaded.inputs])) as tf.Tensor).dataSync() as Float32Array);
   }
 
-  /** Frees a loaded model version. */
+  /** One user less of a loaded version; the last one frees it. */
   unload(key: string): void {
-    this.models.get(key)?.model.dispose();
+    const loaded = this.models.get(key);
+    if (loaded === undefined || --loaded.users > 0) return;
+    loaded.model.dispose();
     this.models.delete(key);
   }
 }
