@@ -265,7 +265,7 @@ export class Deployment {
     options: { requestData?: Record<string, unknown> | readonly Record<string, unknown>[]; withFeatures?: boolean } = {},
   ): Promise<Prediction[]> {
     if (this.closed) throw new StoreClosedError(`The deployment of ${this.model} is closed.`);
-    if (!Array.isArray(entities)) throw new InvalidArgumentError('predictBatch takes an array of entities.');
+    if (!isList(entities)) throw new InvalidArgumentError('predictBatch takes an array of entities.');
     const each = Array.isArray(options.requestData) ? (options.requestData as readonly Record<string, unknown>[]) : null;
     if (each !== null && each.length !== entities.length) throw new InvalidArgumentError('requestData needs one object per entity.');
     const requestOf = (i: number): Record<string, unknown> | undefined => each?.[i] ?? (options.requestData as Record<string, unknown> | undefined);
@@ -512,4 +512,9 @@ export class BufferedLog implements PredictionLog {
     this.writing = next.catch(() => undefined);
     return next;
   }
+}
+
+/** Array.isArray without narrowing a typed list to any[]. */
+function isList(value: unknown): boolean {
+  return Array.isArray(value);
 }
