@@ -24,6 +24,7 @@ import {
 } from './pipelines/deployment.ts';
 import type { InferenceService } from './service/inference-service.ts';
 import { batchPredict, type BatchPredictOptions, type BatchPredictResult } from './pipelines/batch-inference.ts';
+import { compareDeployments, driftReport, type CompareOptions, type DeploymentComparison, type DriftReport } from './pipelines/monitoring.ts';
 import type { AliasChange } from './registry/types.ts';
 
 /** Options of {@link openFeatureStore}. */
@@ -819,6 +820,38 @@ export class FeatureStore {
    */
   async batchPredict(options: BatchPredictOptions): Promise<BatchPredictResult> {
     return batchPredict(this, this.deploymentSource(), options);
+  }
+
+  /**
+   * Compares the arms of a model's shadow or split deployments: its prediction log joined with labels that arrived
+   * later (each prediction with its entity's first label at or after it), each arm's metrics, and how far shadow
+   * and served predictions of the same requests were apart.
+   *
+   * @example
+   * ```ts
+   * const { arms, agreement } = await store.compareDeployments('rain', { labels: { group: 'weather', column: 'precipitation' } });
+   * ```
+   */
+  async compareDeployments(name: string, options: CompareOptions): Promise<DeploymentComparison> {
+    return compareDeployments(this, name, options);
+  }
+
+  /**
+   * Drift monitoring of a model version (the champion by default): the features it was served with, from its
+   * prediction log (deploy with `log: true`, a shadow or a split), against its training dataset, per input: PSI and
+   * Kolmogorov–Smirnov with thresholds (default 0.2 and 0.1).
+   *
+   * @example
+   * ```ts
+   * const report = await store.monitor('rain', { thresholds: { psi: 0.25 } }).report({ start: lastWeek });
+   * if (report.drifted.length > 0) alert(report.drifted);
+   * ```
+   */
+  monitor(name: string, options: { alias?: string; version?: number; thresholds?: { psi?: number; ks?: number } } = {}): { report(period?: { start?: Instant; end?: Instant; bins?: number }): Promise<DriftReport> } {
+    const ref = options.version ?? options.alias ?? 'champion';
+    return {
+      report: (period = {}) => driftReport(this, name, { ref, ...(options.thresholds === undefined ? {} : { thresholds: options.thresholds }), ...period }),
+    };
   }
 
   /** @internal Models and definitions for deployments, through the store worker. */

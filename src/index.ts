@@ -42,3 +42,5 @@ export type {
 export type { PipelineDefinition, PipelineRunRecord, PipelineRunStatus, PipelineChunk, PipelineSchedule, GroupRef } from './registry/types.ts';
 export { Deployment, type DeploymentOptions, type PredictOptions, type Prediction } from './pipelines/deployment.ts';
 export type { BatchPredictOptions, BatchPredictResult } from './pipelines/batch-inference.ts';
+export type { CompareOptions, DeploymentComparison, ArmComparison, DriftReport, FeatureDrift } from './pipelines/monitoring.ts';
+export { psi, ksStatistic } from './models/drift.ts';

@@ -49,6 +49,8 @@ export interface DeploymentOptions {
   shadow?: string;
   /** Serve each entity from one alias, by share (`{ champion: 0.9, challenger: 0.1 }`), chosen from a hash of its key. */
   split?: Record<string, number>;
+  /** Log every prediction to the model's prediction log (always on with `shadow` or `split`); monitoring reads it. */
+  log?: boolean;
   /** tfjs backend of the inference worker: wasm (default), cpu or webgl. */
   backend?: BackendName;
 }
@@ -217,8 +219,8 @@ export class Deployment {
       arms = [await arm(alias, alias, null, 1)];
     }
     const shadow = options.shadow === undefined ? null : await arm(options.shadow, options.shadow, null, 1);
-    const logged = shadow !== null || options.split !== undefined;
-    if (logged && log === null) throw new InvalidArgumentError('Shadow and split deployments log their predictions: open them from the store (store.deployment).');
+    const logged = shadow !== null || options.split !== undefined || options.log === true;
+    if (logged && log === null) throw new InvalidArgumentError('Logged deployments (log, shadow, split) write to the store: open them with store.deployment.');
     const keys = arms[0]!.target.view.spine.keys;
     for (const other of [...arms, ...(shadow === null ? [] : [shadow])]) {
       if (other.target.view.spine.keys.join() !== keys.join()) {

@@ -6,6 +6,7 @@ import {
 } from '../../src/index.ts';
 import { seededRandom } from '../../src/util/random.ts';
 import { uniqueStoreName } from '../support/names.ts';
+import { entityShare } from '../../src/pipelines/deployment.ts';
 
 const DAY = 86_400_000;
 const base = Date.UTC(2024, 0, 1);
@@ -193,6 +194,113 @@ describe('deployments', () => {
     expect(seen).toEqual(Array.from({ length: 30 }, (_, i) => expected[i % 3]!.prediction));
   });
 });
+
+describe('shadow, A/B and monitoring', () => {
+  async function twoVersions() {
+    const { store, weather, v1, v2 } = await setup();
+    const first = await trainOn(store, v1);
+    const second = await trainOn(store, v2);
+    await weather.materialize();
+    await store.promote('rain', 1);
+    await store.promote('rain', 2, { alias: 'challenger' });
+    return { store, weather, v1, v2, first, second };
+  }
+
+  it('shadow: predicts with both, returns the champion\'s, logs both; compareDeployments joins later labels', async () => {
+    const { store, weather } = await twoVersions();
+    const predictor = await store.deployment('rain', { alias: 'champion', shadow: 'challenger' });
+    opened.push(predictor);
+    const champion = await store.deployment('rain', { version: 1 });
+    const challenger = await store.deployment('rain', { version: 2 });
+    opened.push(champion, challenger);
+    const served = await predictor.predictBatch(CITIES.map((city) => ({ city })));
+    const one = await champion.predictBatch(CITIES.map((city) => ({ city })));
+    const two = await challenger.predictBatch(CITIES.map((city) => ({ city })));
+    expect(served.map((p) => [p.arm, p.model.version, p.prediction])).toEqual(one.map((p) => ['champion', 1, p.prediction]));
+    await predictor.flush();
+    const log = await store.getFeatureGroup('rain_prediction_log', 1);
+    const rows = await log.read();
+    expect(rows.numRows).toBe(6);
+    const logged = Array.from({ length: 6 }, (_, i) => [rows.getChild('city')!.get(i), rows.getChild('arm')!.get(i), rows.getChild('served')!.get(i), rows.getChild('model_version')!.get(i), rows.getChild('prediction')!.get(i)] as [string, string, boolean, number, number]);
+    for (const [i, city] of CITIES.entries()) {
+      expect(logged).toContainEqual([city, 'champion', true, 1, one[i]!.prediction]);
+      expect(logged).toContainEqual([city, 'challenger', false, 2, two[i]!.prediction]);
+    }
+    // Labels arrive later: the next day's rain of each city.
+    const labelDay = Date.now() + DAY;
+    const truth = [3.5, 1.25, 4];
+    await weather.insert(CITIES.map((city, i) => ({ city, day: labelDay, humidity: 0, pressure: 0, rain: truth[i] })));
+    const report = await store.compareDeployments('rain', { labels: { group: 'weather', column: 'rain' } });
+    const rmse = (p: Prediction[]) => Math.sqrt(p.reduce((sum, q, i) => sum + (q.prediction - truth[i]!) ** 2, 0) / p.length);
+    const arm = (name: string) => report.arms.find((a) => a.arm === name)!;
+    expect(arm('champion')).toMatchObject({ served: true, predictions: 3, labelled: 3, versions: [1] });
+    expect(arm('challenger')).toMatchObject({ served: false, predictions: 3, labelled: 3, versions: [2] });
+    expect((arm('champion').metrics as { rmse: number }).rmse).toBeCloseTo(rmse(one), 5);
+    expect((arm('challenger').metrics as { rmse: number }).rmse).toBeCloseTo(rmse(two), 5);
+    expect(report.agreement.pairs).toBe(3);
+    expect(report.agreement.meanAbsoluteDifference).toBeCloseTo(one.reduce((s, p, i) => s + Math.abs(p.prediction - two[i]!.prediction), 0) / 3, 5);
+  });
+
+  it('A/B: each entity always gets the same arm, chosen from a hash of its key, logged with the prediction', async () => {
+    const { store } = await twoVersions();
+    const split = { champion: 0.5, challenger: 0.5 };
+    const first = await store.deployment('rain', { split });
+    const second = await store.deployment('rain', { split });
+    opened.push(first, second);
+    const a = await first.predictBatch(CITIES.map((city) => ({ city })));
+    const b = await second.predictBatch(CITIES.map((city) => ({ city })));
+    expect(b).toEqual(a);
+    const expectedArm = (city: string) => (entityShare(['city'], { city }) < 0.5 ? 'champion' : 'challenger');
+    expect(new Set(CITIES.map(expectedArm)).size).toBe(2); // both arms serve some of these cities
+    expect(a.map((p) => p.arm)).toEqual(CITIES.map(expectedArm));
+    expect(a.map((p) => p.model.version)).toEqual(CITIES.map((c) => (expectedArm(c) === 'champion' ? 1 : 2)));
+    await first.flush();
+    const log = await (await store.getFeatureGroup('rain_prediction_log', 1)).read();
+    expect(Array.from({ length: log.numRows }, (_, i) => [log.getChild('city')!.get(i) as string, log.getChild('arm')!.get(i) as string]).sort()).toEqual(
+      CITIES.map((c) => [c, expectedArm(c)]).sort(),
+    );
+    await expect(store.deployment('rain', { split: { champion: 0.7, challenger: 0.2 } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('monitor: PSI and KS of the served features against the training dataset, as computed independently', async () => {
+    const { store, first } = await twoVersions();
+    const predictor = await store.deployment('rain', { log: true });
+    opened.push(predictor);
+    for (let i = 0; i < 4; i++) await predictor.predictBatch(CITIES.map((city) => ({ city })));
+    await predictor.flush();
+    const report = await store.monitor('rain', { thresholds: { psi: 0.5 } }).report();
+    expect(report).toMatchObject({ model: { name: 'rain', version: 1 }, trainingDataset: first.dataset, thresholds: { psi: 0.5, ks: 0.1 } });
+    const { train } = await (await store.getFeatureView('rain', 1)).getTrainingDataset(first.dataset);
+    const vectors = await Promise.all(CITIES.map(async (city) => (await store.getFeatureView('rain', 1)).getFeatureVector({ city }, { trainingDataset: first.dataset })));
+    for (const feature of ['humidity', 'pressure']) {
+      const training = Array.from({ length: train.numRows }, (_, i) => train.getChild(feature)!.get(i) as number);
+      const served = Array.from({ length: 4 }, () => vectors.map((v) => v.values[v.names.indexOf(feature)] as number)).flat();
+      const found = report.features.find((f) => f.feature === feature)!;
+      expect(found.served).toBe(12);
+      expect(found.training).toBe(training.length);
+      expect(found.psi).toBeCloseTo(textbookPsi(training, served), 9);
+      expect(found.ks).toBeCloseTo(textbookKs(training, served), 12);
+      expect(found.drifted).toBe(found.psi > 0.5 || found.ks > 0.1);
+    }
+    expect(report.drifted).toEqual(report.features.filter((f) => f.drifted).map((f) => f.feature));
+  });
+});
+
+/** PSI the slow way: decile edges of the training values, shares by filtering, empty bins as 1e-4. */
+function textbookPsi(expected: number[], actual: number[]): number {
+  const sorted = [...expected].sort((a, b) => a - b);
+  const edges = [...new Set(Array.from({ length: 9 }, (_, i) => sorted[Math.floor(((i + 1) * sorted.length) / 10)]!))];
+  const binOf = (v: number) => edges.filter((e) => v >= e).length;
+  const share = (sample: number[], b: number) => Math.max(sample.filter((v) => binOf(v) === b).length / sample.length, 1e-4);
+  let total = 0;
+  for (let b = 0; b <= edges.length; b++) total += (share(actual, b) - share(expected, b)) * Math.log(share(actual, b) / share(expected, b));
+  return total;
+}
+
+function textbookKs(x: number[], y: number[]): number {
+  const ecdf = (sample: number[], v: number) => sample.filter((s) => s <= v).length / sample.length;
+  return Math.max(...[...x, ...y].map((v) => Math.abs(ecdf(x, v) - ecdf(y, v))));
+}
 
 describe('batch inference', () => {
   it('writes one prediction per entity to a predictions group, equal to tfjs on the batch data', async () => {
