@@ -7,6 +7,7 @@ import {
 import { seededRandom } from '../../src/util/random.ts';
 import { uniqueStoreName } from '../support/names.ts';
 import { entityShare } from '../../src/pipelines/deployment.ts';
+import { textbookKs, textbookPsi } from '../support/drift-oracle.ts';
 
 const DAY = 86_400_000;
 const base = Date.UTC(2024, 0, 1);
@@ -285,22 +286,6 @@ describe('shadow, A/B and monitoring', () => {
     expect(report.drifted).toEqual(report.features.filter((f) => f.drifted).map((f) => f.feature));
   });
 });
-
-/** PSI the slow way: decile edges of the training values, shares by filtering, empty bins as 1e-4. */
-function textbookPsi(expected: number[], actual: number[]): number {
-  const sorted = [...expected].sort((a, b) => a - b);
-  const edges = [...new Set(Array.from({ length: 9 }, (_, i) => sorted[Math.floor(((i + 1) * sorted.length) / 10)]!))];
-  const binOf = (v: number) => edges.filter((e) => v >= e).length;
-  const share = (sample: number[], b: number) => Math.max(sample.filter((v) => binOf(v) === b).length / sample.length, 1e-4);
-  let total = 0;
-  for (let b = 0; b <= edges.length; b++) total += (share(actual, b) - share(expected, b)) * Math.log(share(actual, b) / share(expected, b));
-  return total;
-}
-
-function textbookKs(x: number[], y: number[]): number {
-  const ecdf = (sample: number[], v: number) => sample.filter((s) => s <= v).length / sample.length;
-  return Math.max(...[...x, ...y].map((v) => Math.abs(ecdf(x, v) - ecdf(y, v))));
-}
 
 describe('batch inference', () => {
   it('writes one prediction per entity to a predictions group, equal to tfjs on the batch data', async () => {
