@@ -8,6 +8,7 @@
 //   npm run bench -- pit   (or BENCH_SUITE=pit|ingest|online|all): the point-in-time join benchmark, see pit-run.mjs
 //   npm run bench -- online: the online store benchmark, see online-run.mjs
 //   npm run bench -- train: the training and model registry benchmark, see train-run.mjs
+//   npm run bench -- deploy: the deployment (online predict, batch inference) benchmark, see deploy-run.mjs
 //
 // Serves bench/ with Vite, drives Debian's Chromium with Playwright (a persistent profile, so OPFS and IndexedDB
 // are on disk as in a real tab), samples memory and CPU time of every Chromium process from /proc, prints a table,
@@ -376,10 +377,10 @@ async function report(results, prepared, started, extra) {
   console.log(`results written to ${path.relative(process.cwd(), out)}`);
 }
 
-// Which suite: `node bench/run.mjs [ingest|pit|online|train|all]` or BENCH_SUITE (default all). The point-in-time and online suites
+// Which suite: `node bench/run.mjs [ingest|pit|online|train|deploy|all]` or BENCH_SUITE (default all). The point-in-time and online suites
 // live in pit-run.mjs and online-run.mjs and reuse this file's Vite, browser and settling helpers.
 const SUITE = process.argv[2] ?? process.env['BENCH_SUITE'] ?? 'all';
-if (!['ingest', 'pit', 'online', 'train', 'all'].includes(SUITE)) throw new Error(`Unknown suite '${SUITE}': use ingest, pit, online, train or all.`);
+if (!['ingest', 'pit', 'online', 'train', 'deploy', 'all'].includes(SUITE)) throw new Error(`Unknown suite '${SUITE}': use ingest, pit, online, train, deploy or all.`);
 
 async function runSuites() {
   if (SUITE === 'ingest' || SUITE === 'all') await main();
@@ -394,6 +395,10 @@ async function runSuites() {
   if (SUITE === 'train' || SUITE === 'all') {
     const { runTrainBench } = await import('./train-run.mjs');
     await runTrainBench({ startVite, launchBrowser, settle, table, codeVersion });
+  }
+  if (SUITE === 'deploy' || SUITE === 'all') {
+    const { runDeployBench } = await import('./deploy-run.mjs');
+    await runDeployBench({ startVite, launchBrowser, settle, table, codeVersion });
   }
 }
 

@@ -326,28 +326,39 @@ export class Deployment {
   }
 
   /**
-   * Predicts for a stream of events (entities, or `{ entity, requestData }`): an async iterable or a ReadableStream
-   * in, an async iterable of predictions out, one at a time. The source is read only as fast as predictions are
-   * consumed, so a slow consumer never makes events pile up.
+   * Predicts for a stream of events (entities, or `{ entity, requestData, row? }`): an async iterable or a
+   * ReadableStream in, an async iterable of predictions out, one at a time. The source is read only as fast as
+   * predictions are consumed, so a slow consumer never makes events pile up. With `writeTo`, each event (its `row`,
+   * or the event itself) is also written to a feature group on the way, in micro-batches of `maxRows` (default 500)
+   * or `maxWaitMs` (default 1000) — a feature pipeline over the same stream; predictions read the online store as it
+   * is, so they see an event's own row once its micro-batch is committed.
    *
    * @example
    * ```ts
-   * for await (const p of predictor.predictStream(events)) show(p.prediction);
+   * for await (const p of predictor.predictStream(events, { writeTo: trips })) show(p.prediction);
    * ```
    */
-  async *predictStream(source: AsyncIterable<unknown> | ReadableStream<unknown>, options: { withFeatures?: boolean } = {}): AsyncGenerator<Prediction, void, undefined> {
+  async *predictStream(
+    source: AsyncIterable<unknown> | ReadableStream<unknown>,
+    options: { withFeatures?: boolean; writeTo?: { insert(rows: Record<string, unknown>[]): Promise<unknown> }; maxRows?: number; maxWaitMs?: number } = {},
+  ): AsyncGenerator<Prediction, void, undefined> {
     const reader = toReadableStream(source as StreamSource, { highWaterMark: 0 }).getReader();
+    const sink = options.writeTo === undefined ? null : new BufferedLog((rows) => options.writeTo!.insert(rows), options.maxRows ?? 500, options.maxWaitMs ?? 1000);
+    const predictOptions = options.withFeatures === undefined ? {} : { withFeatures: options.withFeatures };
     try {
       for (;;) {
         const next = await reader.read();
-        if (next.done) return;
-        const event = next.value as { entity?: Record<string, unknown>; requestData?: Record<string, unknown> } & Record<string, unknown>;
+        if (next.done) break;
+        const event = next.value as { entity?: Record<string, unknown>; requestData?: Record<string, unknown>; row?: Record<string, unknown> } & Record<string, unknown>;
         const isRequest = typeof event === 'object' && event !== null && typeof event.entity === 'object' && event.entity !== null;
         const entity = isRequest ? event.entity! : event;
-        yield await this.predict(entity, { ...(isRequest && event.requestData !== undefined ? { requestData: event.requestData } : {}), ...options });
+        sink?.append([isRequest ? (event.row ?? entity) : event]);
+        yield await this.predict(entity, { ...(isRequest && event.requestData !== undefined ? { requestData: event.requestData } : {}), ...predictOptions });
       }
+      await sink?.flush();
     } finally {
       await reader.cancel().catch(() => undefined); // ended early by the consumer: release the source
+      await sink?.flush().catch(() => undefined); // what was read is written even when the consumer stopped early
     }
   }
 

@@ -5,11 +5,13 @@ import {
   DeploymentRefusedError, openFeatureStore, type FeatureStore, type FeatureView, type Prediction,
 } from '../../src/index.ts';
 import { seededRandom } from '../../src/util/random.ts';
+import { onDemandA } from '../support/ondemand-a.ts';
 import { uniqueStoreName } from '../support/names.ts';
 import { entityShare } from '../../src/pipelines/deployment.ts';
 import { textbookKs, textbookPsi } from '../support/drift-oracle.ts';
 
 const DAY = 86_400_000;
+const workerA = () => new Worker(new URL('../support/ondemand-a.worker.ts', import.meta.url), { type: 'module' });
 const base = Date.UTC(2024, 0, 1);
 const CITIES = ['Seattle', 'Oslo', 'Lima'];
 const spec = { task: 'regression' as const, layers: [{ units: 8, activation: 'relu' as const }], optimizer: { name: 'adam' as const, learningRate: 0.02 } };
@@ -284,6 +286,64 @@ describe('shadow, A/B and monitoring', () => {
       expect(found.drifted).toBe(found.psi > 0.5 || found.ks > 0.1);
     }
     expect(report.drifted).toEqual(report.features.filter((f) => f.drifted).map((f) => f.feature));
+  });
+});
+
+describe('deployments with on-demand features', () => {
+  it('computes on-demand features with request data like training did, and writes a stream\'s events on the way', async () => {
+    const store = await openFeatureStore({ name: uniqueStoreName('deploy_od'), persist: false, createWorker: workerA, onDemand: onDemandA });
+    opened.push(store);
+    const sensor = await store.createFeatureGroup({
+      name: 'sensor', version: 1, primaryKey: 'device', eventTime: 'ts', online: true,
+      features: { device: 'string', ts: 'timestamp', temp: 'float64', setpoint: 'float64', label: 'float64' },
+    });
+    const random = seededRandom(3);
+    const rows = [];
+    for (let i = 0; i < 600; i++) {
+      const temp = random() * 30;
+      const setpoint = random() * 30;
+      rows.push({ device: ['a', 'b', 'c'][i % 3], ts: base + i * 60_000, temp, setpoint, label: 0.5 * temp - 0.2 * (temp - setpoint) });
+    }
+    await sensor.insert(rows);
+    const view = await store.createFeatureView({
+      name: 'od', version: 1, query: sensor.select(['temp']), labels: ['label'], onDemand: ['temp_f', 'over_setpoint'],
+      transforms: [{ kind: 'standardScaler', column: 'temp_f' }],
+    });
+    const { dataset, persisted } = await view.trainingData({ split: { kind: 'random', test: 0.2, seed: 2 } });
+    await persisted;
+    const { model } = await store.train({ featureView: view, trainingDataset: dataset.version, model: { name: 'od', spec: { ...spec, seed: 3 } }, fit: { epochs: 2 } });
+    expect(model!.signature.inputs.map((i) => i.name)).toEqual(['temp', 'temp_f', 'over_setpoint']);
+    await store.promote('od', 1);
+    const predictor = await store.deployment('od');
+    opened.push(predictor);
+    const served = await predictor.predict({ device: 'b' }, { requestData: { setpoint: 21.5 }, withFeatures: true });
+    const vector = await view.getFeatureVector({ device: 'b' }, { requestData: { setpoint: 21.5 }, trainingDataset: dataset.version });
+    const x = ['temp', 'temp_f', 'over_setpoint'].map((n) => vector.values[vector.names.indexOf(n)] as number);
+    expect(served.features).toEqual({ temp: x[0], temp_f: x[1], over_setpoint: x[2] });
+    const { model: loaded } = await store.models.load('od', 1);
+    expect(served.prediction).toBeCloseTo(tf.tidy(() => (loaded.predict(tf.tensor2d([x])) as tf.Tensor).dataSync()[0]!), 5);
+    loaded.dispose();
+    // A different setpoint changes only the on-demand input that reads it.
+    const other = await predictor.predict({ device: 'b' }, { requestData: { setpoint: 0 }, withFeatures: true });
+    expect(other.features!['temp']).toBe(x[0]);
+    expect(other.features!['over_setpoint']).not.toBe(x[2]);
+    await expect(predictor.predict({ device: 'b' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/setpoint/) as unknown });
+
+    // A stream of new readings: predicted one by one and written to the group on the way, in micro-batches.
+    const later = base + 1000 * 60_000;
+    const events = Array.from({ length: 12 }, (_, i) => ({
+      entity: { device: ['a', 'b', 'c'][i % 3]! }, requestData: { setpoint: 20 },
+      row: { device: ['a', 'b', 'c'][i % 3], ts: later + i * 60_000, temp: 10 + i, setpoint: 20, label: 0 },
+    }));
+    const before = (await sensor.commits()).length;
+    const predictions: number[] = [];
+    const stream = new ReadableStream({ start: (c) => { events.forEach((e) => c.enqueue(e)); c.close(); } });
+    for await (const p of predictor.predictStream(stream, { writeTo: sensor, maxRows: 5 })) predictions.push(p.prediction);
+    expect(predictions).toHaveLength(12);
+    const commits = (await sensor.commits()).slice(before);
+    expect(commits.map((c) => c.rowCount)).toEqual([5, 5, 2]);
+    const written = await sensor.read({ start: later });
+    expect(Array.from({ length: written.numRows }, (_, i) => written.getChild('temp')!.get(i) as number)).toEqual(Array.from({ length: 12 }, (_, i) => 10 + i));
   });
 });
 
