@@ -20,7 +20,7 @@ import type { SplitSpec, TrainingDatasetInfo, TrainingDatasetRecord } from './re
 import { installErrorTransfer } from './rpc/transfer.ts';
 import { Pipelines } from './pipelines/pipelines.ts';
 import {
-  BufferedLog, Deployment, ROLLBACK_REASON, predictionLogSpec, rollbackTarget, viewServes, type DeploymentOptions, type DeploymentSource,
+  BufferedLog, Deployment, ROLLBACK_REASON, predictionLogSpec, viewServes, type DeploymentOptions, type DeploymentSource,
 } from './pipelines/deployment.ts';
 import type { InferenceService } from './service/inference-service.ts';
 import { batchPredict, type BatchPredictOptions, type BatchPredictResult } from './pipelines/batch-inference.ts';
@@ -759,6 +759,7 @@ export class FeatureStore {
       return new BufferedLog((rows) => log.insert(rows));
     });
     this.deployments.add(deployment);
+    deployment.onClose = () => this.deployments.delete(deployment);
     return deployment;
   }
 
@@ -788,7 +789,14 @@ export class FeatureStore {
         { details: { model: record.name, version: record.version, featureView: { name: view.name, version: view.version }, missing } },
       );
     }
-    return api.setAlias(record.name, options.alias ?? 'champion', record.version, options.reason ?? 'promote');
+    const change = await api.setAlias(record.name, options.alias ?? 'champion', record.version, options.reason ?? 'promote', 'promote');
+    await this.switchDeployments();
+    return change;
+  }
+
+  /** This page's deployments switch before promote and rollback resolve (other tabs follow the broadcast). */
+  private async switchDeployments(): Promise<void> {
+    await Promise.all([...this.deployments].map((d) => d.refresh().catch(() => undefined))); // a failed switch keeps serving; see predictor.current()
   }
 
   /**
@@ -801,10 +809,9 @@ export class FeatureStore {
    * ```
    */
   async rollback(name: string, options: { alias?: string; reason?: string } = {}): Promise<AliasChange> {
-    const alias = options.alias ?? 'champion';
-    const target = rollbackTarget(await this.api().aliasHistory(name), alias);
-    if (target === null) throw new DeploymentRefusedError(`Alias '${alias}' of model '${name}' has no earlier promotion to roll back to.`);
-    return this.api().setAlias(name, alias, target, options.reason === undefined ? ROLLBACK_REASON : `${ROLLBACK_REASON}: ${options.reason}`);
+    const change = await this.api().rollbackAlias(name, options.alias ?? 'champion', options.reason === undefined ? ROLLBACK_REASON : `${ROLLBACK_REASON}: ${options.reason}`);
+    await this.switchDeployments();
+    return change;
   }
 
   /**

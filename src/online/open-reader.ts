@@ -102,6 +102,7 @@ export class OnlineReader {
     this.check();
     const deployment = await Deployment.open(this.source(), name, options);
     this.deployments.add(deployment);
+    deployment.onClose = () => this.deployments.delete(deployment);
     return deployment;
   }
 
@@ -145,7 +146,7 @@ export class OnlineReader {
 
   close(): void {
     if (this.closed) return;
-    for (const deployment of this.deployments) void deployment.close(); // no log to write: nothing to wait for
+    for (const deployment of [...this.deployments]) deployment.close().catch(() => undefined); // no log to write: nothing to wait for
     this.closed = true;
     this.inferenceApi?.[Comlink.releaseProxy]();
     this.inferenceWorker?.terminate();

@@ -33,6 +33,7 @@ export interface DefinitionSource {
 export class OnlineViewReader {
   private groups: Promise<Map<string, FeatureGroupDefinition>> | null = null;
   private verified: Promise<void> | null = null;
+  private readonly datasets = new Map<number, TrainingDatasetRecord>();
 
   constructor(
     private readonly view: FeatureViewDefinition,
@@ -76,7 +77,11 @@ export class OnlineViewReader {
 
   private async dataset(options: FeatureVectorOptions): Promise<TrainingDatasetRecord | null> {
     if (options.trainingDataset === undefined && options.transformed !== true) return null;
+    // A dataset version never changes once stored: asked for by number, it is looked up once (the latest is not).
+    const known = options.trainingDataset === undefined ? undefined : this.datasets.get(options.trainingDataset);
+    if (known !== undefined) return known;
     const all = await this.source.datasets(this.view.name, this.view.version);
+    for (const d of all) this.datasets.set(d.version, d);
     const wanted = options.trainingDataset ?? all.at(-1)?.version;
     const found = all.find((d) => d.version === wanted);
     if (found === undefined) {

@@ -19,7 +19,7 @@ export interface BatchPredictOptions {
   end: Instant;
   /** The predictions group (created when missing); default `<model>_predictions` version 1. */
   output?: { name?: string; version?: number };
-  /** Rows per call to the inference worker (default 65,536). */
+  /** Rows per call to the inference worker (default 4,096: tfjs-wasm slows down several times over on much larger matrices). */
   chunkRows?: number;
   signal?: AbortSignal;
   onProgress?: (progress: { phase: 'reading' | 'predicting' | 'writing' | 'done'; rows: number; totalRows: number }) => void;
@@ -53,7 +53,7 @@ export function predictionsGroupSpec(left: FeatureGroupDefinition, name: string,
 export async function batchPredict(store: FeatureStore, source: DeploymentSource, options: BatchPredictOptions): Promise<BatchPredictResult> {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('batchPredict needs { model, end }.');
   if (options.alias !== undefined && options.version !== undefined) throw new InvalidArgumentError('Give an alias or a version, not both.');
-  const chunkRows = options.chunkRows ?? 65_536;
+  const chunkRows = options.chunkRows ?? 4096;
   if (!Number.isSafeInteger(chunkRows) || chunkRows < 1) throw new InvalidArgumentError('chunkRows must be a positive integer.');
   const end = instantToMillis(options.end, 'end');
   const progress = options.onProgress ?? (() => undefined);
@@ -101,7 +101,9 @@ export async function batchPredict(store: FeatureStore, source: DeploymentSource
     model: vectorFromArray(new Array<string>(rows).fill(record.name), new Utf8()),
     model_version: makeVector(new Int32Array(rows).fill(record.version)),
   });
-  const commit = await output.insert(table, { ...(options.signal === undefined ? {} : { signal: options.signal }) });
+  // The same model version and window write the same batch: re-running (after a failure, say) writes nothing twice.
+  const batchId = `batch-predict:${record.name.toLowerCase()}:${record.version}:${options.start === undefined ? '' : instantToMillis(options.start, 'start')}:${end}`;
+  const commit = await output.insert(table, { batchId, ...(options.signal === undefined ? {} : { signal: options.signal }) });
   progress({ phase: 'done', rows, totalRows: rows });
   return {
     model: { name: record.name, version: record.version },

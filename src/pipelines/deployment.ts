@@ -85,6 +85,9 @@ interface Target {
   dataset: number | null;
   key: string;
   inputs: string[];
+  /** Calls using this version now; a retired version leaves the inference worker once the last one ends. */
+  users: number;
+  retired: boolean;
 }
 
 /** The model's inputs of a vector, as float32 (booleans as 0/1); a missing value names the entity and the feature. */
@@ -94,7 +97,7 @@ export function inputRow(vector: FeatureVector, inputs: readonly string[], out: 
     const value = index < 0 ? undefined : vector.values[index];
     const number = typeof value === 'boolean' ? (value ? 1 : 0) : typeof value === 'bigint' ? Number(value) : value;
     if (typeof number !== 'number' || !Number.isFinite(number)) {
-      const status = index < 0 ? 'not in the view' : vector.statuses[index];
+      const status = index < 0 ? 'not in the view' : value !== null && value !== undefined ? `not a number: ${typeof value}` : vector.statuses[index];
       throw new NotFoundError(
         `No value of feature '${name}' to predict for ${JSON.stringify(entity)} (${status}); materialize the view's groups or pass the value.`,
         { details: { entity, feature: name, status } },
@@ -139,9 +142,10 @@ export interface PredictionLog {
  * lands in the same arm of a split, on every device.
  */
 export function entityShare(keys: readonly string[], entity: Record<string, unknown>): number {
+  // Numbers and bigints (5 and 5n, as callers type an int64 key either way) hash alike, as do Dates and epoch ms.
   const text = JSON.stringify(keys.map((k) => {
     const v = entity[k];
-    return typeof v === 'bigint' ? v.toString() : v instanceof Date ? v.getTime() : v;
+    return v instanceof Date ? String(v.getTime()) : typeof v === 'bigint' || typeof v === 'number' ? String(v) : v;
   }));
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
@@ -197,37 +201,52 @@ export class Deployment {
     const backend = options.backend ?? 'wasm';
     const given = [options.version !== undefined, options.split !== undefined, options.alias !== undefined || options.shadow !== undefined].filter(Boolean).length;
     if (given > 1) throw new InvalidArgumentError('Give an alias (with an optional shadow), a version, or a split — one of them.');
-    const arm = async (name: string, alias: string | null, version: number | null, upTo: number): Promise<Arm> => ({
-      name, alias, upTo, target: await prepare(source, await resolveModelVersion(source, model, alias, version), backend),
-    });
-    let arms: Arm[];
-    if (options.split !== undefined) {
-      const entries = Object.entries(options.split);
-      const total = entries.reduce((sum, [, w]) => sum + w, 0);
-      if (entries.length < 2 || entries.some(([, w]) => typeof w !== 'number' || !(w > 0)) || Math.abs(total - 1) > 1e-9) {
-        throw new InvalidArgumentError('split maps two or more aliases to positive shares that add up to 1, e.g. { champion: 0.9, challenger: 0.1 }.');
+    const prepared: Target[] = [];
+    const arm = async (name: string, alias: string | null, version: number | null, upTo: number): Promise<Arm> => {
+      const target = await prepare(source, await resolveModelVersion(source, model, alias, version), backend);
+      prepared.push(target);
+      return { name, alias, upTo, target };
+    };
+    try {
+      let arms: Arm[];
+      if (options.split !== undefined) {
+        const entries = Object.entries(options.split);
+        const total = entries.reduce((sum, [, w]) => sum + w, 0);
+        if (entries.length < 2 || entries.some(([, w]) => typeof w !== 'number' || !(w > 0)) || Math.abs(total - 1) > 1e-9) {
+          throw new InvalidArgumentError('split maps two or more aliases to positive shares that add up to 1, e.g. { champion: 0.9, challenger: 0.1 }.');
+        }
+        let upTo = 0;
+        const bounds = entries.map(([, w], i) => (upTo = i === entries.length - 1 ? 1 : upTo + w));
+        arms = await Promise.all(entries.map(([alias], i) => arm(alias, alias, null, bounds[i]!)));
+      } else if (options.version !== undefined) {
+        arms = [await arm(`v${options.version}`, null, options.version, 1)];
+      } else {
+        const alias = options.alias ?? 'champion';
+        arms = [await arm(alias, alias, null, 1)];
       }
-      let upTo = 0;
-      arms = await Promise.all(entries.map(([alias, w], i) => {
-        upTo = i === entries.length - 1 ? 1 : upTo + w;
-        return arm(alias, alias, null, upTo);
-      }));
-    } else if (options.version !== undefined) {
-      arms = [await arm(`v${options.version}`, null, options.version, 1)];
-    } else {
-      const alias = options.alias ?? 'champion';
-      arms = [await arm(alias, alias, null, 1)];
-    }
-    const shadow = options.shadow === undefined ? null : await arm(options.shadow, options.shadow, null, 1);
-    const logged = shadow !== null || options.split !== undefined || options.log === true;
-    if (logged && log === null) throw new InvalidArgumentError('Logged deployments (log, shadow, split) write to the store: open them with store.deployment.');
-    const keys = arms[0]!.target.view.spine.keys;
-    for (const other of [...arms, ...(shadow === null ? [] : [shadow])]) {
-      if (other.target.view.spine.keys.join() !== keys.join()) {
-        throw new InvalidArgumentError(`The arms of a deployment must key entities alike; ${other.name} reads ${other.target.view.spine.keys.join(', ')}, not ${keys.join(', ')}.`);
+      const shadow = options.shadow === undefined ? null : await arm(options.shadow, options.shadow, null, 1);
+      const logged = shadow !== null || options.split !== undefined || options.log === true;
+      if (logged && log === null) throw new InvalidArgumentError('Logged deployments (log, shadow, split) write to the store: open them with store.deployment.');
+      const keys = arms[0]!.target.view.spine.keys;
+      for (const other of [...arms, ...(shadow === null ? [] : [shadow])]) {
+        if (other.target.view.spine.keys.join() !== keys.join()) {
+          throw new InvalidArgumentError(`The arms of a deployment must key entities alike; ${other.name} reads ${other.target.view.spine.keys.join(', ')}, not ${keys.join(', ')}.`);
+        }
       }
+      const deployment = new Deployment(source, model, arms, shadow, backend, logged ? await log!(arms[0]!.target.view) : null);
+      // An alias that moved while this deployment loaded (before it listened) is caught up now.
+      await deployment.refresh();
+      return deployment;
+    } catch (error) {
+      for (const target of prepared) {
+        try {
+          source.inference().unload(target.key).catch(() => undefined);
+        } catch {
+          // the worker is gone with its store
+        }
+      }
+      throw error;
     }
-    return new Deployment(source, model, arms, shadow, backend, logged ? await log!(arms[0]!.target.view) : null);
   }
 
   /** The model and feature view versions served now (the first arm's, for a split; see `arms()`). */
@@ -281,33 +300,60 @@ export class Deployment {
     });
     const results: Prediction[] = new Array<Prediction>(entities.length);
     const at = Date.now();
-    const logRows: Record<string, unknown>[] = [];
-    await Promise.all(
-      pinned.map(async ({ arm, target }, armIndex) => {
-        const shadow = arm === this.shadowArm;
-        const mine = entities.map((_, i) => i).filter((i) => shadow || servedBy[i] === armIndex);
-        if (mine.length === 0) return;
-        const scored = await this.score(target, mine.map((i) => entities[i]!), mine.map(requestOf));
-        mine.forEach((entityIndex, j) => {
-          const { prediction, vector } = scored[j]!;
-          if (!shadow) {
-            const result: Prediction = { ...prediction, ...(this.log === null ? {} : { arm: arm.name }) };
-            if (options.withFeatures === true) result.features = featuresOf(vector, target.inputs);
-            results[entityIndex] = result;
-          }
-          if (this.log !== null) {
-            const entity = entities[entityIndex]!;
-            logRows.push({
-              ...Object.fromEntries(keys.map((k) => [k, entity[k]])), ts: at, arm: arm.name, served: !shadow,
-              model_version: target.record.version, feature_view_version: target.view.version, prediction: prediction.prediction,
-              features: JSON.stringify(featuresOf(vector, target.inputs)),
-            });
-          }
-        });
-      }),
-    );
+    const call = crypto.randomUUID();
+    const runArm = async ({ arm, target }: { arm: Arm; target: Target }, armIndex: number): Promise<Record<string, unknown>[]> => {
+      const shadow = arm === this.shadowArm;
+      const mine = entities.map((_, i) => i).filter((i) => shadow || servedBy[i] === armIndex);
+      if (mine.length === 0) return [];
+      const scored = await this.using(target, () => this.score(target, mine.map((i) => entities[i]!), mine.map(requestOf)));
+      const logRows: Record<string, unknown>[] = [];
+      mine.forEach((entityIndex, j) => {
+        const { prediction, vector } = scored[j]!;
+        if (!shadow) {
+          const result: Prediction = { ...prediction, ...(this.log === null ? {} : { arm: arm.name }) };
+          if (options.withFeatures === true) result.features = featuresOf(vector, target.inputs);
+          results[entityIndex] = result;
+        }
+        if (this.log !== null) {
+          const entity = entities[entityIndex]!;
+          logRows.push({
+            ...Object.fromEntries(keys.map((k) => [k, entity[k]])), ts: at, request_id: `${call}:${entityIndex}`, arm: arm.name, served: !shadow,
+            model_version: target.record.version, feature_view_version: target.view.version, prediction: prediction.prediction,
+            features: JSON.stringify(featuresOf(vector, target.inputs)),
+          });
+        }
+      });
+      return logRows;
+    };
+    // The shadow arm runs beside the served ones: it never delays or fails what is returned (its failures only
+    // leave its rows out of the log).
+    const shadowIndex = pinned.findIndex((p) => p.arm === this.shadowArm);
+    if (shadowIndex >= 0) {
+      runArm(pinned[shadowIndex]!, shadowIndex).then((rows) => rows.length > 0 && this.log!.append(rows), () => undefined);
+    }
+    const served = await Promise.all(pinned.filter((_, i) => i !== shadowIndex).map((p, i) => runArm(p, i)));
+    const logRows = served.flat();
     if (logRows.length > 0) this.log!.append(logRows);
     return results;
+  }
+
+  /** Runs work on a version, keeping it in the inference worker until the work ends (even if it is retired). */
+  private async using<T>(target: Target, work: () => Promise<T>): Promise<T> {
+    target.users++;
+    try {
+      return await work();
+    } finally {
+      if (--target.users === 0 && target.retired) this.unload(target);
+    }
+  }
+
+  /** Frees a version in the inference worker (best effort: the worker may be gone with its store). */
+  private unload(target: Target): void {
+    try {
+      this.source.inference().unload(target.key).catch(() => undefined);
+    } catch {
+      // The store or reader is closed: its worker, and the model in it, are gone already.
+    }
   }
 
   /** One version's predictions for entities: its vectors, one inference call. */
@@ -370,13 +416,18 @@ export class Deployment {
     if (this.closed) return;
     const run = async (): Promise<void> => {
       for (const arm of this.arms) {
-        if (arm.alias === null) continue;
+        if (arm.alias === null || this.closed) continue;
         const record = await resolveModelVersion(this.source, this.model, arm.alias, null);
         if (record.version === arm.target.record.version) continue;
         const next = await prepare(this.source, record, this.backend);
+        if (this.closed) {
+          this.unload(next); // closed while it loaded
+          return;
+        }
         const previous = arm.target;
         arm.target = next; // every call from now on; those under way finish with the version they started with
-        this.source.inference().unload(previous.key).catch(() => undefined); // best effort: the worker counts its users
+        previous.retired = true;
+        if (previous.users === 0) this.unload(previous);
       }
     };
     // Switches happen one at a time, in order.
@@ -385,7 +436,7 @@ export class Deployment {
     return chained;
   }
 
-  /** Writes the prediction log's buffered rows (shadow and split deployments). */
+  /** Writes the prediction log's buffered rows (logged, shadow and split deployments). */
   async flush(): Promise<void> {
     await this.log?.flush();
   }
@@ -395,9 +446,20 @@ export class Deployment {
     if (this.closed) return;
     this.closed = true;
     this.channel?.close();
-    await this.log?.flush().catch(() => undefined); // a store closing under us: the rows are lost with it
-    for (const arm of this.arms) this.source.inference().unload(arm.target.key).catch(() => undefined); // the worker may be gone with its store
+    await this.switching; // a switch in progress ends (and frees what it loaded) first
+    try {
+      await this.log?.flush();
+    } finally {
+      for (const arm of this.arms) {
+        arm.target.retired = true;
+        if (arm.target.users === 0) this.unload(arm.target);
+      }
+      this.onClose?.();
+    }
   }
+
+  /** @internal Called once closed (the owner forgets the deployment). */
+  onClose: (() => void) | null = null;
 }
 
 function versionsOf(target: Target): { model: { name: string; version: number }; featureView: { name: string; version: number } } {
@@ -443,7 +505,7 @@ async function prepare(source: DeploymentSource, record: ModelVersionRecord, bac
   const view = await source.getFeatureView(lineage.featureView, lineage.featureViewVersion);
   const reader = new OnlineViewReader(view, source.definitions, () => source.online(), source.onDemand);
   const key = await loadIntoWorker(source, record, backend);
-  return { record, view, reader, dataset: lineage.trainingDataset, key, inputs: record.signature.inputs.map((i) => i.name) };
+  return { record, view, reader, dataset: lineage.trainingDataset, key, inputs: record.signature.inputs.map((i) => i.name), users: 0, retired: false };
 }
 
 /** Whether every group of a view has rows in the online store to serve (promotion refuses a view that has none). */
@@ -468,7 +530,9 @@ export function rollbackTarget(history: readonly AliasChange[], alias: string): 
   const stack: (number | null)[] = [];
   for (const change of history) {
     if (nameKey(change.alias) !== nameKey(alias)) continue;
-    if (change.reason.startsWith(ROLLBACK_REASON)) stack.pop();
+    // Records from before moves had a kind told rollbacks by their reason.
+    const kind = change.kind ?? (change.reason.startsWith(ROLLBACK_REASON) ? 'rollback' : 'promote');
+    if (kind === 'rollback') stack.pop();
     else stack.push(change.to);
   }
   return stack.length >= 2 ? stack[stack.length - 2]! : null;
@@ -480,7 +544,7 @@ export function predictionLogSpec(left: FeatureGroupDefinition, model: string): 
   return {
     name: `${model}_prediction_log`, version: 1, primaryKey: [...left.primaryKey], eventTime: 'ts',
     features: {
-      ...keys, ts: 'timestamp', arm: 'string', served: 'bool', model_version: 'int32', feature_view_version: 'int32', prediction: 'float64',
+      ...keys, ts: 'timestamp', request_id: 'string', arm: 'string', served: 'bool', model_version: 'int32', feature_view_version: 'int32', prediction: 'float64',
       features: 'string',
     },
     description: 'Predictions of shadow and split deployments: one row per arm per request.',
@@ -495,6 +559,8 @@ export class BufferedLog implements PredictionLog {
   private rows: Record<string, unknown>[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
   private writing: Promise<void> = Promise.resolve();
+  /** Rows given up after failed writes, when more than 50 batches' worth waited (memory stays bounded). */
+  dropped = 0;
 
   constructor(
     private readonly write: (rows: Record<string, unknown>[]) => Promise<unknown>,
@@ -518,7 +584,12 @@ export class BufferedLog implements PredictionLog {
       try {
         await this.write(rows);
       } catch (error) {
-        this.rows.unshift(...rows); // kept for the next flush
+        this.rows.unshift(...rows); // kept for the next flush, up to a bound
+        const excess = this.rows.length - 50 * this.maxRows;
+        if (excess > 0) {
+          this.rows.splice(0, excess);
+          this.dropped += excess;
+        }
         throw error;
       }
     });

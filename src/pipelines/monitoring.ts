@@ -8,8 +8,11 @@ import type { ModelRef } from '../models/model-registry.ts';
 
 /** Options of {@link FeatureStore.compareDeployments}. */
 export interface CompareOptions {
-  /** The group holding the true values, keyed like the logged entities, and its label column. */
-  labels: { group: string; version?: number; column: string };
+  /**
+   * The group holding the true values, keyed like the logged entities, and its label column. Default: the champion's
+   * feature view's left group and first label.
+   */
+  labels?: { group: string; version?: number; column: string };
   /** Logged predictions with time in [start, end). */
   start?: Instant;
   end?: Instant;
@@ -65,7 +68,9 @@ function rowsOf(table: Table): Row[] {
   return Array.from({ length: table.numRows }, (_, i) => Object.fromEntries(names.map((n, j) => [n, columns[j]!.get(i) as unknown])));
 }
 
-const keyOf = (row: Row, keys: readonly string[]): string => JSON.stringify(keys.map((k) => (typeof row[k] === 'bigint' ? String(row[k]) : row[k])));
+/** An entity's key as text: int32 and int64 keys (numbers and bigints) of the same value read alike. */
+const keyOf = (row: Row, keys: readonly string[]): string =>
+  JSON.stringify(keys.map((k) => (typeof row[k] === 'bigint' || typeof row[k] === 'number' ? String(row[k]) : row[k])));
 
 /** The first index of a sorted list whose value is at least `at`. */
 function firstAtOrAfter(times: readonly number[], at: number): number {
@@ -85,29 +90,35 @@ function firstAtOrAfter(times: readonly number[], at: number): number {
  * predictions of the same requests were apart.
  */
 export async function compareDeployments(store: FeatureStore, model: string, options: CompareOptions): Promise<DeploymentComparison> {
-  if (typeof options !== 'object' || options === null || typeof options.labels !== 'object') {
-    throw new InvalidArgumentError('compareDeployments needs { labels: { group, column } }.');
-  }
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('compareDeployments options must be an object.');
   const log = await store.getFeatureGroup(`${model}_prediction_log`, 1).catch((error: unknown) => {
     if (error instanceof NotFoundError) throw new NotFoundError(`Model '${model}' has no prediction log: deploy it with a shadow or a split first.`);
     throw error;
   });
-  const labelsGroup = await store.getFeatureGroup(options.labels.group, options.labels.version);
+  let labelsOption = options.labels;
+  if (labelsOption === undefined) {
+    const lineage = (await store.models.get(model, 'champion')).lineage;
+    const view = lineage === null ? null : await store.getFeatureView(lineage.featureView, lineage.featureViewVersion);
+    if (view === null || view.definition.labels.length === 0) throw new InvalidArgumentError(`Say where the labels of ${model} are: { labels: { group, column } }.`);
+    labelsOption = { group: view.definition.spine.group, version: view.definition.spine.version, column: view.definition.labels[0]!.name };
+  }
+  const labelSpec: { group: string; version?: number; column: string } = labelsOption;
+  const labelsGroup = await store.getFeatureGroup(labelSpec.group, labelSpec.version);
   const keys = log.definition.primaryKey;
   if (labelsGroup.definition.primaryKey.join() !== keys.join()) {
     throw new InvalidArgumentError(`Labels group ${labelsGroup.name} is keyed by ${labelsGroup.definition.primaryKey.join(', ')}, the log by ${keys.join(', ')}.`);
   }
-  if (!labelsGroup.definition.features.some((f) => f.name === options.labels.column)) {
-    throw new InvalidArgumentError(`Labels group ${labelsGroup.name} has no column '${options.labels.column}'.`);
+  if (!labelsGroup.definition.features.some((f) => f.name === labelSpec.column)) {
+    throw new InvalidArgumentError(`Labels group ${labelsGroup.name} has no column '${labelSpec.column}'.`);
   }
   const logged = rowsOf(await log.read({ ...(options.start === undefined ? {} : { start: options.start }), ...(options.end === undefined ? {} : { end: options.end }) }));
   const labelTime = labelsGroup.definition.eventTime;
   const labels = new Map<string, { times: number[]; values: unknown[] }>();
-  for (const row of rowsOf(await labelsGroup.read({ columns: [...keys, labelTime, options.labels.column] }))) {
+  for (const row of rowsOf(await labelsGroup.read({ columns: [...keys, labelTime, labelSpec.column] }))) {
     const key = keyOf(row, keys);
     const entry = labels.get(key) ?? { times: [], values: [] };
     entry.times.push(row[labelTime] as number); // read in event-time order
-    entry.values.push(row[options.labels.column]);
+    entry.values.push(row[labelSpec.column]);
     labels.set(key, entry);
   }
   const versions = [...new Set(logged.map((r) => r['model_version'] as number))];
@@ -123,12 +134,12 @@ export async function compareDeployments(store: FeatureStore, model: string, opt
     const found = labels.get(key);
     const index = found === undefined ? -1 : firstAtOrAfter(found.times, row['ts'] as number);
     const truth = found === undefined || index >= found.times.length ? null : found.values[index];
-    if (typeof truth === 'number' || typeof truth === 'boolean') {
+    if (typeof truth === 'number' || typeof truth === 'boolean' || typeof truth === 'bigint') {
       entry.predicted.push(row['prediction'] as number);
       entry.truth.push(Number(truth));
     }
     byArm.set(arm, entry);
-    const request = `${key}@${String(row['ts'])}`;
+    const request = String(row['request_id']);
     byRequest.set(request, [...(byRequest.get(request) ?? []), row]);
   }
   const metricsOf = (truth: number[], predicted: number[]): RegressionMetrics | ClassificationMetrics | null => {

@@ -4,7 +4,7 @@ import { nameKey } from '../definitions/names.ts';
 import { NotFoundError, QuotaExceededError, StorageError } from '../errors.ts';
 import type { FeatureViewDefinition } from '../definitions/feature-view.ts';
 import type {
-  AliasChange, AliasRecord, CommitRecord, FeatureGroupStatistics, ModelVersionRecord, PipelineDefinition, PipelineRunRecord, Registry, RunRecord,
+  AliasChange, AliasMoveKind, AliasRecord, CommitRecord, FeatureGroupStatistics, ModelVersionRecord, PipelineDefinition, PipelineRunRecord, Registry, RunRecord,
   TrainingDatasetRecord,
 } from './types.ts';
 import { assertUnaliased, byStart, joinChunks, lineageView, validateAlias, weightChunks } from './models.ts';
@@ -303,7 +303,7 @@ export class IndexedDbRegistry implements Registry {
     }
   }
 
-  async setAlias(name: string, alias: string, version: number | null, reason: string): Promise<AliasChange> {
+  async setAlias(name: string, alias: string, version: number | null, reason: string, kind: AliasMoveKind = 'set'): Promise<AliasChange> {
     const key = nameKey(name);
     const aliasKey = nameKey(validateAlias(alias));
     try {
@@ -315,7 +315,7 @@ export class IndexedDbRegistry implements Registry {
         throw new NotFoundError(`Model ${name} has no version ${version}.`);
       }
       const previous = await tx.objectStore('aliases').get([key, aliasKey]);
-      const change: AliasChange = { name, alias, at: Date.now(), from: previous?.version ?? null, to: version, reason, featureView: lineageView(target) };
+      const change: AliasChange = { name, alias, at: Date.now(), from: previous?.version ?? null, to: version, reason, featureView: lineageView(target), kind };
       await Promise.all([
         version === null
           ? tx.objectStore('aliases').delete([key, aliasKey])

@@ -4,7 +4,7 @@ import type { FeatureViewDefinition } from '../definitions/feature-view.ts';
 import { NotFoundError } from '../errors.ts';
 import { assertUnaliased, byStart, joinChunks, lineageView, validateAlias, weightChunks } from './models.ts';
 import type {
-  AliasChange, AliasRecord, CommitRecord, FeatureGroupStatistics, ModelVersionRecord, PipelineDefinition, PipelineRunRecord, Registry, RunRecord,
+  AliasChange, AliasMoveKind, AliasRecord, CommitRecord, FeatureGroupStatistics, ModelVersionRecord, PipelineDefinition, PipelineRunRecord, Registry, RunRecord,
   TrainingDatasetRecord,
 } from './types.ts';
 
@@ -168,12 +168,12 @@ export class MemoryRegistry implements Registry {
     this.chunks.delete(groupId(name, version));
   }
 
-  async setAlias(name: string, alias: string, version: number | null, reason: string): Promise<AliasChange> {
+  async setAlias(name: string, alias: string, version: number | null, reason: string, kind: AliasMoveKind = 'set'): Promise<AliasChange> {
     await Promise.resolve(); // errors below reject the promise, as with IndexedDB
     const id = `${nameKey(name)}\u0000${nameKey(validateAlias(alias))}`;
     const target = version === null ? undefined : this.models.get(groupId(name, version));
     if (version !== null && target === undefined) throw new NotFoundError(`Model ${name} has no version ${version}.`);
-    const change: AliasChange = { name, alias, at: Date.now(), from: this.aliases.get(id)?.version ?? null, to: version, reason, featureView: lineageView(target) };
+    const change: AliasChange = { name, alias, at: Date.now(), from: this.aliases.get(id)?.version ?? null, to: version, reason, featureView: lineageView(target), kind };
     if (version === null) this.aliases.delete(id);
     else this.aliases.set(id, { name, alias, version, updatedAt: change.at });
     this.history.push(structuredClone(change));

@@ -146,7 +146,12 @@ export interface AliasChange {
   reason: string;
   /** The feature view version the `to` model version reads (its lineage): model and view switch together. */
   featureView?: { name: string; version: number } | null;
+  /** What moved it: a promotion, a rollback, or a plain `setAlias` (absent in records older than deployments). */
+  kind?: AliasMoveKind;
 }
+
+/** How an alias was moved. */
+export type AliasMoveKind = 'promote' | 'rollback' | 'set';
 
 /** A feature group version a pipeline reads or writes. */
 export interface GroupRef {
@@ -268,7 +273,7 @@ export interface Registry {
   /** Deletes a version and its chunks; refused (InvalidArgumentError) while an alias points at it. */
   deleteModel(name: string, version: number): Promise<void>;
   /** Points an alias at a version (null: removes it) and appends the change to the history, strictly durably. */
-  setAlias(name: string, alias: string, version: number | null, reason: string): Promise<AliasChange>;
+  setAlias(name: string, alias: string, version: number | null, reason: string, kind?: AliasMoveKind): Promise<AliasChange>;
   getAlias(name: string, alias: string): Promise<AliasRecord | undefined>;
   listAliases(name: string): Promise<AliasRecord[]>;
   /** Every move of a model's aliases, oldest first. */

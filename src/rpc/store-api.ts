@@ -3,7 +3,7 @@ import type { DuckDbAssets } from '../offline/duckdb/engine.ts';
 import type { MaterializeRequest, MaterializeResult } from '../online/materialize.ts';
 import type { CommitResult, IngestRequest, IngestSource, Progress, ReadRequest, TrainingDataProgress } from '../offline/types.ts';
 import type {
-  CommitRecord, FeatureGroupStatistics, Registry, TrainingDatasetInfo, TrainingDatasetRecord,
+  AliasChange, CommitRecord, FeatureGroupStatistics, Registry, TrainingDatasetInfo, TrainingDatasetRecord,
 } from '../registry/types.ts';
 import type { FeatureViewDefinition, FeatureViewSpec } from '../definitions/feature-view.ts';
 
@@ -74,6 +74,8 @@ export interface StoreWorkerApi extends RegistryModelApi {
   findBatch(name: string, version: number, batchId: string): Promise<CommitRecord | null>;
   /** The group's latest commit id (0 when it has none). */
   latestCommitId(name: string, version: number): Promise<number>;
+  /** Moves an alias back to the version before its latest promotion, reading the history and moving as one step. */
+  rollbackAlias(name: string, alias: string, reason: string): Promise<AliasChange>;
   /** Serves the store on another port as well (for pipeline workers). */
   connect(port: MessagePort): void;
   read(name: string, version: number, request: ReadRequest): Promise<Uint8Array>;

@@ -4,14 +4,16 @@ import {
   type FeatureGroupDefinition, type FeatureGroupSpec,
 } from '../definitions/feature-group.ts';
 import { nameKey, validateName } from '../definitions/names.ts';
-import { InvalidArgumentError, InvalidNameError, NotFoundError, SchemaConflictError, StoreClosedError, errorSummary, throwIfAborted } from '../errors.ts';
+import {
+  DeploymentRefusedError, InvalidArgumentError, InvalidNameError, NotFoundError, SchemaConflictError, StoreClosedError, errorSummary, throwIfAborted,
+} from '../errors.ts';
 import { DuckDbOfflineStore, tableNameOf } from '../offline/duckdb/offline-store.ts';
 import { defaultDuckDbAssets, startDuckDb } from '../offline/duckdb/engine.ts';
 import type { CommitResult, IngestRequest, IngestSource, OperationControl, Progress, ReadRequest, TrainingDataProgress } from '../offline/types.ts';
 import { IndexedDbRegistry } from '../registry/indexeddb.ts';
 import { MemoryRegistry } from '../registry/memory.ts';
 import type {
-  AliasChange, AliasRecord, CommitRecord, FeatureGroupStatistics, ModelVersionRecord, PipelineDefinition, PipelineRunRecord, Registry, RunRecord,
+  AliasChange, AliasMoveKind, AliasRecord, CommitRecord, FeatureGroupStatistics, ModelVersionRecord, PipelineDefinition, PipelineRunRecord, Registry, RunRecord,
 } from '../registry/types.ts';
 import type { BatchRequest, OpenRequest, StoreWorkerApi, TrainingDataRequest, TrainingDataResult } from '../rpc/store-api.ts';
 import { normalizeFeatureView, sameView, type FeatureViewDefinition, type FeatureViewSpec } from '../definitions/feature-view.ts';
@@ -31,7 +33,7 @@ import {
 import { acquireStoreLock, tryLock } from './lock.ts';
 import { loadParquetWasm } from '../ingest/parquet.ts';
 import { OnDemandRegistry, type OnDemandFeature } from '../transforms/on-demand.ts';
-import { aliasChannelName, type AliasMoved } from '../pipelines/deployment.ts';
+import { aliasChannelName, rollbackTarget, type AliasMoved } from '../pipelines/deployment.ts';
 
 interface OpenState {
   name: string;
@@ -63,6 +65,8 @@ export class StoreService implements StoreWorkerApi {
   private readonly operations = new Map<number, AbortController>();
   private readonly datasets = new PendingDatasets<TrainingDatasetRecord>();
   private closing = false;
+  /** Alias moves one at a time (a rollback reads the history it moves from). */
+  private readonly aliasMoves = new Mutex();
   /** One materialization at a time per group (write-through and explicit calls alike). */
   private readonly onlineLocks = new Map<string, Mutex>();
 
@@ -298,9 +302,25 @@ export class StoreService implements StoreWorkerApi {
     return this.open_().registry.deleteModel(name, version);
   }
 
-  async setAlias(name: string, alias: string, version: number | null, reason: string): Promise<AliasChange> {
+  setAlias(name: string, alias: string, version: number | null, reason: string, kind: AliasMoveKind = 'set'): Promise<AliasChange> {
+    return this.aliasMoves.run(() => this.moveAlias(name, alias, version, reason, kind));
+  }
+
+  /**
+   * The red button, in this worker so that it reads the history and moves the alias as one step: two rollbacks
+   * never read the same history.
+   */
+  rollbackAlias(name: string, alias: string, reason: string): Promise<AliasChange> {
+    return this.aliasMoves.run(async () => {
+      const target = rollbackTarget(await this.open_().registry.aliasHistory(name), alias);
+      if (target === null) throw new DeploymentRefusedError(`Alias '${alias}' of model '${name}' has no earlier promotion to roll back to.`);
+      return this.moveAlias(name, alias, target, reason, 'rollback');
+    });
+  }
+
+  private async moveAlias(name: string, alias: string, version: number | null, reason: string, kind: AliasMoveKind): Promise<AliasChange> {
     const state = this.open_();
-    const change = await state.registry.setAlias(name, alias, version, reason);
+    const change = await state.registry.setAlias(name, alias, version, reason, kind);
     // Durable now: every deployment following this alias, in any tab or worker of the origin, switches.
     const channel = new BroadcastChannel(aliasChannelName(state.name));
     channel.postMessage({ model: change.name, alias: change.alias, version: change.to } satisfies AliasMoved);
