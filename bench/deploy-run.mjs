@@ -88,7 +88,8 @@ export async function runDeployBench(helpers) {
     ['Larder deployment.predict', calls, f(o.larder.p50), f(o.larder.p99), f(o.larder.mean)],
     ['ratio Larder / sum of raw parts', '', o.ratio.p50.toFixed(2), o.ratio.p99.toFixed(2), ''],
   ]));
-  console.log(`  diagnostic: the store worker call every predict makes to list the view's training datasets ` +
+  console.log(`  for reference, a store-worker round trip listing the view's training datasets (no longer on the predict path: ` +
+    `records are looked up once per dataset version) ` +
     `(OnlineViewReader.dataset → listTrainingDatasets, ${o.datasetsJsonChars.toLocaleString('en-US')} characters as JSON): ` +
     `p50 ${f(o.datasets.p50)} ms, p99 ${f(o.datasets.p99)} ms, mean ${f(o.datasets.mean)} ms`);
   console.log(`  (${o.checked} predictions checked against raw tfjs on the features Larder read, and their stored values against the raw records)`);

@@ -1,12 +1,14 @@
 import * as Comlink from 'comlink';
-import { Table, TimestampMicrosecond, Utf8, makeData, makeVector, vectorFromArray } from 'apache-arrow';
+import { Table, TimestampMicrosecond, Utf8, makeData, makeVector, type Vector } from 'apache-arrow';
 import type { FeatureGroupDefinition, FeatureGroupSpec } from '../definitions/feature-group.ts';
 import { InvalidArgumentError, throwIfAborted } from '../errors.ts';
 import { featureMatrix } from '../models/matrix.ts';
 import { instantToMillis, type Instant } from '../offline/filters.ts';
 import type { CommitRecord } from '../registry/types.ts';
 import type { FeatureStore } from '../feature-store.ts';
-import { interpret, loadIntoWorker, resolveModelVersion, type DeploymentSource } from './deployment.ts';
+import { interpret, resolveModelVersion, type DeploymentSource } from './deployment.ts';
+import type { InferenceService } from '../service/inference-service.ts';
+import type { BackendName } from '../models/backend.ts';
 
 /** Options of {@link FeatureStore.batchPredict}. */
 export interface BatchPredictOptions {
@@ -19,6 +21,10 @@ export interface BatchPredictOptions {
   end: Instant;
   /** The predictions group (created when missing); default `<model>_predictions` version 1. */
   output?: { name?: string; version?: number };
+  /** Inference workers predicting chunks side by side (default 2, at most the cores the browser reports). */
+  workers?: number;
+  /** tfjs backend of the inference workers (default wasm). */
+  backend?: BackendName;
   /** Rows per call to the inference worker (default 4,096: tfjs-wasm slows down several times over on much larger matrices). */
   chunkRows?: number;
   signal?: AbortSignal;
@@ -76,20 +82,42 @@ export async function batchPredict(store: FeatureStore, source: DeploymentSource
   const x = featureMatrix(batch, inputs, 'batch');
   const rows = batch.numRows;
   const width = inputs.length;
-  const key = await loadIntoWorker(source, record, 'wasm');
-  const inference = source.inference();
+  // Dedicated workers (not the deployments' one, whose online predictions must not wait behind a batch), as many as
+  // there are cores to spare, each taking the next chunk as soon as it is free.
+  const workerCount = Math.max(1, Math.min(options.workers ?? 2, globalThis.navigator?.hardwareConcurrency ?? 2, Math.ceil(rows / chunkRows)));
+  const workers = Array.from({ length: workerCount }, () => new Worker(new URL('../../workers/inference.worker.ts', import.meta.url), { type: 'module', name: 'larder-batch-inference' }));
   const predictions = new Float64Array(rows);
   try {
-    for (let start = 0; start < rows; start += chunkRows) {
-      throwIfAborted(options.signal, 'batchPredict');
-      const count = Math.min(chunkRows, rows - start);
-      const chunk = x.slice(start * width, (start + count) * width);
-      const outputs = await inference.predict(key, Comlink.transfer(chunk, [chunk.buffer]), count);
-      for (let i = 0; i < count; i++) predictions[start + i] = interpret(record, outputs, i).prediction;
-      progress({ phase: 'predicting', rows: start + count, totalRows: rows });
-    }
+    const weights = await source.readWeights(record.name, record.version);
+    const { modelTopology, weightSpecs, sha256 } = record.artifact;
+    const key = `${record.name.toLowerCase()}@${record.version}`;
+    const apis = await Promise.all(
+      workers.map(async (worker, i) => {
+        const api = Comlink.wrap<InferenceService>(worker);
+        const weightData = i === workers.length - 1 ? weights : weights.slice(0);
+        await api.load(key, Comlink.transfer({ modelTopology, weightSpecs, weightData, sha256 }, [weightData]), options.backend ?? 'wasm');
+        return api;
+      }),
+    );
+    let next = 0;
+    let done = 0;
+    await Promise.all(
+      apis.map(async (api) => {
+        while (next < rows) {
+          throwIfAborted(options.signal, 'batchPredict');
+          const start = next;
+          const count = Math.min(chunkRows, rows - start);
+          next += count;
+          const chunk = x.slice(start * width, (start + count) * width);
+          const outputs = await api.predict(key, Comlink.transfer(chunk, [chunk.buffer]), count);
+          for (let i = 0; i < count; i++) predictions[start + i] = interpret(record, outputs, i).prediction;
+          done += count;
+          progress({ phase: 'predicting', rows: done, totalRows: rows });
+        }
+      }),
+    );
   } finally {
-    await inference.unload(key);
+    for (const worker of workers) worker.terminate();
   }
   progress({ phase: 'writing', rows, totalRows: rows });
   // Columns in the group's own Arrow types, so the insert stores them without converting a value.
@@ -98,7 +126,7 @@ export async function batchPredict(store: FeatureStore, source: DeploymentSource
     ...Object.fromEntries(left.definition.primaryKey.map((k) => [k, batch.getChild(k)!])),
     [left.definition.eventTime]: scoredAt,
     prediction: makeVector(predictions),
-    model: vectorFromArray(new Array<string>(rows).fill(record.name), new Utf8()),
+    model: constantStrings(record.name, rows),
     model_version: makeVector(new Int32Array(rows).fill(record.version)),
   });
   // The same model version and window write the same batch: re-running (after a failure, say) writes nothing twice.
@@ -112,4 +140,16 @@ export async function batchPredict(store: FeatureStore, source: DeploymentSource
     commit,
     rows,
   };
+}
+
+/** A string column holding one value in every row, built straight into Arrow buffers. */
+function constantStrings(value: string, rows: number): Vector<Utf8> {
+  const bytes = new TextEncoder().encode(value);
+  const valueOffsets = new Int32Array(rows + 1);
+  const data = new Uint8Array(rows * bytes.length);
+  for (let i = 0; i < rows; i++) {
+    valueOffsets[i + 1] = (i + 1) * bytes.length;
+    data.set(bytes, i * bytes.length);
+  }
+  return makeVector(makeData({ type: new Utf8(), length: rows, valueOffsets, data }));
 }
