@@ -73,25 +73,16 @@ export async function batchPredict(store: FeatureStore, source: DeploymentSource
   const output = await store.createFeatureGroup(predictionsGroupSpec(left.definition, outputName, outputVersion));
 
   progress({ phase: 'reading', rows: 0, totalRows: 0 });
-  const batch = await view.getBatchData({
-    ...(options.start === undefined ? {} : { start: options.start }), end,
-    ...(lineage.trainingDataset === null ? {} : { trainingDataset: lineage.trainingDataset }),
-  });
-  throwIfAborted(options.signal, 'batchPredict');
-  const inputs = record.signature.inputs.map((i) => i.name);
-  const x = featureMatrix(batch, inputs, 'batch');
-  const rows = batch.numRows;
-  const width = inputs.length;
   // Dedicated workers (not the deployments' one, whose online predictions must not wait behind a batch), as many as
-  // there are cores to spare, each taking the next chunk as soon as it is free.
-  const workerCount = Math.max(1, Math.min(options.workers ?? 2, globalThis.navigator?.hardwareConcurrency ?? 2, Math.ceil(rows / chunkRows)));
+  // there are cores to spare, each taking the next chunk as soon as it is free. They start (tfjs, the model) while
+  // the store worker reads the batch data.
+  const workerCount = Math.max(1, Math.min(options.workers ?? 2, globalThis.navigator?.hardwareConcurrency ?? 2));
   const workers = Array.from({ length: workerCount }, () => new Worker(new URL('../../workers/inference.worker.ts', import.meta.url), { type: 'module', name: 'larder-batch-inference' }));
-  const predictions = new Float64Array(rows);
-  try {
+  const key = `${record.name.toLowerCase()}@${record.version}`;
+  const loading = (async () => {
     const weights = await source.readWeights(record.name, record.version);
     const { modelTopology, weightSpecs, sha256 } = record.artifact;
-    const key = `${record.name.toLowerCase()}@${record.version}`;
-    const apis = await Promise.all(
+    return Promise.all(
       workers.map(async (worker, i) => {
         const api = Comlink.wrap<InferenceService>(worker);
         const weightData = i === workers.length - 1 ? weights : weights.slice(0);
@@ -99,6 +90,23 @@ export async function batchPredict(store: FeatureStore, source: DeploymentSource
         return api;
       }),
     );
+  })();
+  loading.catch(() => undefined); // awaited below; a read failure first must not leave it unobserved
+  let predictions: Float64Array;
+  let rows: number;
+  let batch: Table;
+  try {
+    batch = await view.getBatchData({
+      ...(options.start === undefined ? {} : { start: options.start }), end,
+      ...(lineage.trainingDataset === null ? {} : { trainingDataset: lineage.trainingDataset }),
+    });
+    throwIfAborted(options.signal, 'batchPredict');
+    const inputs = record.signature.inputs.map((i) => i.name);
+    const x = featureMatrix(batch, inputs, 'batch');
+    rows = batch.numRows;
+    const width = inputs.length;
+    predictions = new Float64Array(rows);
+    const apis = await loading;
     let next = 0;
     let done = 0;
     await Promise.all(
