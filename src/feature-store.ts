@@ -760,6 +760,13 @@ export class FeatureStore {
     });
     this.deployments.add(deployment);
     deployment.onClose = () => this.deployments.delete(deployment);
+    // A page being hidden may never come back: prediction logs are written then (best effort, nobody waits).
+    if (this.onPageHide === null && typeof globalThis.addEventListener === 'function') {
+      this.onPageHide = () => {
+        for (const d of this.deployments) d.flush().catch(() => undefined);
+      };
+      globalThis.addEventListener('pagehide', this.onPageHide);
+    }
     return deployment;
   }
 
@@ -887,6 +894,7 @@ export class FeatureStore {
 
   private source: DeploymentSource | null = null;
   private readonly deployments = new Set<Deployment>();
+  private onPageHide: (() => void) | null = null;
   private inferenceWorker: Worker | null = null;
   private inferenceApi: Comlink.Remote<InferenceService> | null = null;
 
@@ -905,7 +913,8 @@ export class FeatureStore {
     if (remote === null) return;
     // Deployments write their prediction logs, and scheduled and running pipelines stop (their runs recorded as
     // aborted), while the store still serves.
-    for (const deployment of this.deployments) await deployment.close();
+    for (const deployment of [...this.deployments]) await deployment.close();
+    if (this.onPageHide !== null) globalThis.removeEventListener('pagehide', this.onPageHide);
     await this.pipelinesApi?.close();
     this.remote = null;
     this.inferenceApi?.[Comlink.releaseProxy]();

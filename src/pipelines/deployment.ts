@@ -199,8 +199,9 @@ export class Deployment {
     log: ((view: FeatureViewDefinition) => Promise<PredictionLog>) | null = null,
   ): Promise<Deployment> {
     const backend = options.backend ?? 'wasm';
-    const given = [options.version !== undefined, options.split !== undefined, options.alias !== undefined || options.shadow !== undefined].filter(Boolean).length;
-    if (given > 1) throw new InvalidArgumentError('Give an alias (with an optional shadow), a version, or a split — one of them.');
+    const given = [options.version !== undefined, options.split !== undefined, options.alias !== undefined].filter(Boolean).length;
+    if (given > 1) throw new InvalidArgumentError('Give an alias, a version, or a split — one of them (a shadow goes with an alias or a version).');
+    if (options.shadow !== undefined && options.split !== undefined) throw new InvalidArgumentError('A split cannot have a shadow: each entity is served by one arm.');
     const prepared: Target[] = [];
     const arm = async (name: string, alias: string | null, version: number | null, upTo: number): Promise<Arm> => {
       const target = await prepare(source, await resolveModelVersion(source, model, alias, version), backend);

@@ -4,8 +4,9 @@ import type * as Larder from '../../src/index.ts';
 import { useHarness, waitReady } from '../support/harness.ts';
 import { HOUR, expectedFeatures, featuresSpec, makeReadings, readingsSpec } from '../support/pipelines/sensors.ts';
 
-// A backfill killed in the middle (the page reloads while its worker commits chunks) and resumed after reopening:
-// the same rows as one uninterrupted run, no chunk written twice.
+// Feature and inference pipelines in a real browser profile: a backfill killed in the middle (the page reloads while
+// its worker commits chunks) and resumed after reopening, a real periodicsync event, and a deployment in a second tab
+// following the first tab's promotion.
 
 const harness = useHarness();
 
@@ -150,5 +151,63 @@ describe('scheduled pipelines in a real browser profile', () => {
     });
     expect(runs).toEqual([['manual', 'succeeded'], ['service-worker', 'succeeded']]);
     await page.close();
+  });
+});
+
+describe('deployments across tabs', () => {
+  it('a predictor in a second tab switches when the first tab promotes, without a reload', async () => {
+    const owner = await harness.browser.open(harness.url);
+    await owner.evaluate(async () => {
+      const store = await window.larder.openFeatureStore({ name: 'tabs' });
+      (window as unknown as { store: Larder.FeatureStore }).store = store;
+      const weather = await store.createFeatureGroup({
+        name: 'weather', version: 1, primaryKey: 'city', eventTime: 'day', online: true,
+        features: { city: 'string', day: 'timestamp', humidity: 'float64', rain: 'float64' },
+      });
+      await weather.insert(Array.from({ length: 300 }, (_, i) => ({ city: ['Oslo', 'Lima'][i % 2], day: i * 86_400_000, humidity: (i % 17) / 17, rain: (i % 17) / 8 })));
+      const view = await store.createFeatureView({ name: 'rain', version: 1, query: weather.select(['humidity']), labels: ['rain'] });
+      const { dataset, persisted } = await view.trainingData({ split: { kind: 'random', test: 0.2, seed: 1 } });
+      await persisted;
+      for (const seed of [1, 2]) {
+        await store.train({
+          featureView: view, trainingDataset: dataset.version, fit: { epochs: seed },
+          model: { name: 'rain', spec: { task: 'regression', layers: [{ units: 4, activation: 'relu' }], seed } },
+        });
+      }
+      await store.promote('rain', 1);
+    });
+    const second = await harness.browser.open(harness.url);
+    const predict = () =>
+      second.evaluate(async () => {
+        const w = window as unknown as { predictor?: Larder.Deployment };
+        if (w.predictor === undefined) {
+          const reader = await window.larder.openOnlineReader({ name: 'tabs' });
+          w.predictor = await reader.deployment('rain');
+        }
+        const p = await w.predictor.predict({ city: 'Oslo' });
+        return { version: p.model.version, prediction: p.prediction };
+      });
+    expect((await predict()).version).toBe(1);
+    await owner.evaluate(async () => {
+      await (window as unknown as { store: Larder.FeatureStore }).store.promote('rain', 2);
+    });
+    const deadline = Date.now() + 15_000;
+    let seen = await predict();
+    while (seen.version !== 2 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      seen = await predict();
+    }
+    expect(seen.version).toBe(2);
+    const ownerView = await owner.evaluate(async () => {
+      const store = (window as unknown as { store: Larder.FeatureStore }).store;
+      const predictor = await store.deployment('rain');
+      const p = await predictor.predict({ city: 'Oslo' });
+      await store.close();
+      return { version: p.model.version, prediction: p.prediction };
+    });
+    expect(seen.version).toBe(ownerView.version);
+    expect(seen.prediction).toBeCloseTo(ownerView.prediction, 6);
+    await second.close();
+    await owner.close();
   });
 });
