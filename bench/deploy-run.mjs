@@ -36,10 +36,10 @@ export async function runDeployBench(helpers) {
   const warmup = intEnv('BENCH_DEPLOY_WARMUP', 200, 0);
   const trainRows = intEnv('BENCH_DEPLOY_TRAIN_ROWS', 2_000, 10);
   const batchRows = intEnv('BENCH_DEPLOY_BATCH_ROWS', 1_000_000, 0);
-  const chunkRows = intEnv('BENCH_DEPLOY_CHUNK_ROWS', 4096, 1);
+  const chunkRows = intEnv('BENCH_DEPLOY_CHUNK_ROWS', 512, 1); // the raw baseline's tfjs call size
   console.log(`Larder deployment benchmark: 3 online groups × ${entities.toLocaleString('en-US')} entities × 5 float64, 1 on-demand feature, ` +
     `4 standardScalers, MLP → 64 → 32 → 1; ${requests.toLocaleString('en-US')} predicts (after ${warmup} warm-up); ` +
-    `batch inference of ${batchRows.toLocaleString('en-US')} entities in chunks of ${chunkRows.toLocaleString('en-US')}`);
+    `batch inference of ${batchRows.toLocaleString('en-US')} entities (raw baseline in tfjs calls of ${chunkRows.toLocaleString('en-US')} rows)`);
   const { server, url } = await helpers.startVite();
   const browser = await helpers.launchBrowser();
   const sampler = startRssSampler(process.pid);

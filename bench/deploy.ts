@@ -8,7 +8,8 @@
 //   Float32Array to a bare worker (deploy-echo.worker.ts), and a tfjs predict of one row with the same model on this
 //   page (wasm, like Larder's inference worker).
 // - batch inference: `store.batchPredict` over BATCH_ROWS entities of a second, simpler store, against plain tfjs
-//   predicting a matrix of the same shape in the same chunks in a worker of the bench's own (deploy-raw.worker.ts).
+//   predicting a matrix of the same shape in a worker of the bench's own (deploy-raw.worker.ts), in tfjs calls of
+//   BENCH_DEPLOY_CHUNK_ROWS rows (default 512, the slice size Larder's inference worker uses: tfjs-wasm's fastest).
 import * as tf from '@tensorflow/tfjs';
 import { Float64, Int64, Table, TimestampMicrosecond, makeData, makeVector, type Vector } from 'apache-arrow';
 import { openFeatureStore, type FeatureStore } from '../src/index.ts';
@@ -275,7 +276,7 @@ window.deployBatch = async (rows, chunkRows, trainRows) => {
     let phaseStarted = performance.now();
     started = performance.now();
     const result = await batchStore.batchPredict({
-      model: 'batch_model', version: outcome.model.version, end: base + rows * SECOND, chunkRows,
+      model: 'batch_model', version: outcome.model.version, end: base + rows * SECOND, // the library's own chunking
       onProgress: (p) => {
         if (p.phase === phase) return;
         const now = performance.now();

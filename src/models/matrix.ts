@@ -14,7 +14,7 @@ export interface TrainingMatrix {
 }
 
 /** A numeric column's values as float64, straight from the Arrow buffers where possible; null → NaN. */
-function numeric(vector: Vector, column: string): Float64Array {
+export function numeric(vector: Vector, column: string): Float64Array {
   const out = new Float64Array(vector.length);
   let row = 0;
   for (const chunk of vector.data) {

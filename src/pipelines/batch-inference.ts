@@ -6,7 +6,7 @@ import { featureMatrix } from '../models/matrix.ts';
 import { instantToMillis, type Instant } from '../offline/filters.ts';
 import type { CommitRecord } from '../registry/types.ts';
 import type { FeatureStore } from '../feature-store.ts';
-import { interpret, resolveModelVersion, type DeploymentSource } from './deployment.ts';
+import { predictionValues, resolveModelVersion, type DeploymentSource } from './deployment.ts';
 import type { InferenceService } from '../service/inference-service.ts';
 import type { BackendName } from '../models/backend.ts';
 
@@ -25,7 +25,7 @@ export interface BatchPredictOptions {
   workers?: number;
   /** tfjs backend of the inference workers (default wasm). */
   backend?: BackendName;
-  /** Rows per call to the inference worker (default 4,096: tfjs-wasm slows down several times over on much larger matrices). */
+  /** Rows per call to an inference worker (default 32,768; the worker hands tfjs slices of 512 rows). */
   chunkRows?: number;
   signal?: AbortSignal;
   onProgress?: (progress: { phase: 'reading' | 'predicting' | 'writing' | 'done'; rows: number; totalRows: number }) => void;
@@ -59,7 +59,7 @@ export function predictionsGroupSpec(left: FeatureGroupDefinition, name: string,
 export async function batchPredict(store: FeatureStore, source: DeploymentSource, options: BatchPredictOptions): Promise<BatchPredictResult> {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('batchPredict needs { model, end }.');
   if (options.alias !== undefined && options.version !== undefined) throw new InvalidArgumentError('Give an alias or a version, not both.');
-  const chunkRows = options.chunkRows ?? 4096;
+  const chunkRows = options.chunkRows ?? 32_768;
   if (!Number.isSafeInteger(chunkRows) || chunkRows < 1) throw new InvalidArgumentError('chunkRows must be a positive integer.');
   const end = instantToMillis(options.end, 'end');
   const progress = options.onProgress ?? (() => undefined);
@@ -118,7 +118,7 @@ export async function batchPredict(store: FeatureStore, source: DeploymentSource
           next += count;
           const chunk = x.slice(start * width, (start + count) * width);
           const outputs = await api.predict(key, Comlink.transfer(chunk, [chunk.buffer]), count);
-          for (let i = 0; i < count; i++) predictions[start + i] = interpret(record, outputs, i).prediction;
+          predictionValues(record, outputs, count, predictions, start);
           done += count;
           progress({ phase: 'predicting', rows: done, totalRows: rows });
         }

@@ -155,6 +155,20 @@ export function entityShare(keys: readonly string[], entity: Record<string, unkn
   return hash / 2 ** 32;
 }
 
+/** Writes the `prediction` of `rows` rows of outputs into `out` from `offset` (no object per row: batch inference). */
+export function predictionValues(record: ModelVersionRecord, outputs: Float32Array, rows: number, out: Float64Array, offset: number): void {
+  const { task, classes } = record.signature.output;
+  if (task !== 'multiclass') {
+    for (let i = 0; i < rows; i++) out[offset + i] = outputs[i]!;
+    return;
+  }
+  for (let i = 0; i < rows; i++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (outputs[i * classes + c]! > outputs[i * classes + best]!) best = c;
+    out[offset + i] = best;
+  }
+}
+
 /**
  * A served model: online feature vectors of the model version's own feature view version (its on-demand features,
  * its training dataset's transformations), predicted by the version kept warm in the inference worker. Arms follow

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inputRow, interpret, rollbackTarget } from '../../src/pipelines/deployment.ts';
+import { inputRow, interpret, predictionValues, rollbackTarget } from '../../src/pipelines/deployment.ts';
 import type { AliasChange, ModelVersionRecord } from '../../src/registry/types.ts';
 import { NotFoundError } from '../../src/errors.ts';
 
@@ -34,6 +34,18 @@ describe('interpret', () => {
     const multi = interpret(record('multiclass', 3), new Float32Array([0.1, 0.7, 0.2, 0.5, 0.2, 0.3]), 1);
     expect(multi.prediction).toBe(0);
     expect(multi.probabilities!.map((p) => Math.round(p * 10) / 10)).toEqual([0.5, 0.2, 0.3]);
+  });
+});
+
+describe('predictionValues', () => {
+  it('gives the same predictions as interpret, row by row, at an offset', () => {
+    const outputs = new Float32Array([0.1, 0.7, 0.2, 0.5, 0.2, 0.3, 0.3, 0.3, 0.4]);
+    for (const [task, classes, rows] of [['regression', 1, 9], ['binary', 1, 9], ['multiclass', 3, 3]] as const) {
+      const out = new Float64Array(rows + 2);
+      predictionValues(record(task, classes), outputs, rows, out, 2);
+      expect(Array.from(out.subarray(2))).toEqual(Array.from({ length: rows }, (_, i) => interpret(record(task, classes), outputs, i).prediction));
+      expect(out[0]).toBe(0);
+    }
   });
 });
 
