@@ -320,7 +320,8 @@ export class Pipelines {
    * ```
    */
   async stream(name: string, source: StreamSource, options: StreamPipelineOptions = {}): Promise<PipelineRunRecord> {
-    await this.get(name);
+    // Everything before the source is adopted stays synchronous: a WebSocket's or EventSource's messages that arrive
+    // before its listeners exist are lost.
     const microBatch = {
       maxRows: positiveInteger(options.maxRows, 1000, 'maxRows'),
       maxWaitMs: options.maxWaitMs ?? 1000,
@@ -349,11 +350,12 @@ export class Pipelines {
       },
       { highWaterMark: 0 },
     );
-    const plan: Plan = {
-      mode: 'stream', trigger: 'manual', window: null, chunkMs: null, params: plainParams(options.params), inputs: null, outputs: null,
-      resumeOf: null, stream, sourceError: () => sourceError, microBatch,
-    };
     try {
+      await this.get(name);
+      const plan: Plan = {
+        mode: 'stream', trigger: 'manual', window: null, chunkMs: null, params: plainParams(options.params), inputs: null, outputs: null,
+        resumeOf: null, stream, sourceError: () => sourceError, microBatch,
+      };
       return (await this.execute(name, () => Promise.resolve(plan), options, { skipIfBusy: false, stream: true }))!;
     } finally {
       // Whatever happened (a run that never started, a worker that died), the source is closed: sockets, iterators.
