@@ -20,7 +20,7 @@ import type { SplitSpec, TrainingDatasetInfo, TrainingDatasetRecord } from './re
 import { installErrorTransfer } from './rpc/transfer.ts';
 import { Pipelines } from './pipelines/pipelines.ts';
 import {
-  BufferedLog, Deployment, ROLLBACK_REASON, predictionLogSpec, viewServes, type DeploymentOptions, type DeploymentSource,
+  BufferedLog, Deployment, ROLLBACK_REASON, newInferenceWorker, predictionLogSpec, viewServes, type DeploymentOptions, type DeploymentSource,
 } from './pipelines/deployment.ts';
 import type { InferenceService } from './service/inference-service.ts';
 import { batchPredict, type BatchPredictOptions, type BatchPredictResult } from './pipelines/batch-inference.ts';
@@ -884,9 +884,8 @@ export class FeatureStore {
       onDemand: this.onDemand,
       inference: () => {
         if (this.remote === null) throw new StoreClosedError(`Store '${this.name}' is closed.`);
-        this.inferenceWorker ??= new Worker(new URL('../workers/inference.worker.ts', import.meta.url), { type: 'module', name: `larder-inference-${this.name}` });
-        this.inferenceApi ??= Comlink.wrap<InferenceService>(this.inferenceWorker);
-        return this.inferenceApi;
+        this.inference ??= newInferenceWorker(`larder-inference-${this.name}`);
+        return this.inference.api;
       },
     };
     return this.source;
@@ -895,8 +894,7 @@ export class FeatureStore {
   private source: DeploymentSource | null = null;
   private readonly deployments = new Set<Deployment>();
   private onPageHide: (() => void) | null = null;
-  private inferenceWorker: Worker | null = null;
-  private inferenceApi: Comlink.Remote<InferenceService> | null = null;
+  private inference: { worker: Worker; api: Comlink.Remote<InferenceService> } | null = null;
 
   /** The experiment tracker: training runs. */
   get runs(): Runs {
@@ -917,10 +915,9 @@ export class FeatureStore {
     if (this.onPageHide !== null) globalThis.removeEventListener('pagehide', this.onPageHide);
     await this.pipelinesApi?.close();
     this.remote = null;
-    this.inferenceApi?.[Comlink.releaseProxy]();
-    this.inferenceApi = null;
-    this.inferenceWorker?.terminate();
-    this.inferenceWorker = null;
+    this.inference?.api[Comlink.releaseProxy]();
+    this.inference?.worker.terminate();
+    this.inference = null;
     const online = this.onlineStore;
     this.onlineStore = null;
     await online?.then((o) => o.close(), () => undefined);

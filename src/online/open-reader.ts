@@ -8,7 +8,7 @@ import { OnDemandRegistry, type OnDemandFeature } from '../transforms/on-demand.
 import { OnlineStore, onlineDbName } from './indexeddb.ts';
 import { readGroupRows, type FeatureVector, type OnlineRow } from './reader.ts';
 import { OnlineViewReader, type FeatureVectorOptions } from './view-reader.ts';
-import { Deployment, type DeploymentOptions, type DeploymentSource } from '../pipelines/deployment.ts';
+import { Deployment, newInferenceWorker, type DeploymentOptions, type DeploymentSource } from '../pipelines/deployment.ts';
 import type { InferenceService } from '../service/inference-service.ts';
 
 /** Options of {@link openOnlineReader}. */
@@ -131,25 +131,23 @@ export class OnlineReader {
       onDemand: this.onDemand,
       inference: () => {
         this.check();
-        this.inferenceWorker ??= new Worker(new URL('../../workers/inference.worker.ts', import.meta.url), { type: 'module', name: 'larder-inference' });
-        this.inferenceApi ??= Comlink.wrap<InferenceService>(this.inferenceWorker);
-        return this.inferenceApi;
+        this.inference ??= newInferenceWorker('larder-inference');
+        return this.inference.api;
       },
     };
     return this.deploymentSource;
   }
 
   private deploymentSource: DeploymentSource | null = null;
-  private inferenceWorker: Worker | null = null;
-  private inferenceApi: Comlink.Remote<InferenceService> | null = null;
+  private inference: { worker: Worker; api: Comlink.Remote<InferenceService> } | null = null;
   private readonly deployments = new Set<Deployment>();
 
   close(): void {
     if (this.closed) return;
     for (const deployment of [...this.deployments]) deployment.close().catch(() => undefined); // no log to write: nothing to wait for
     this.closed = true;
-    this.inferenceApi?.[Comlink.releaseProxy]();
-    this.inferenceWorker?.terminate();
+    this.inference?.api[Comlink.releaseProxy]();
+    this.inference?.worker.terminate();
     this.online.close();
     this.registry.close();
   }

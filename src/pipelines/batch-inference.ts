@@ -6,8 +6,7 @@ import { featureMatrix } from '../models/matrix.ts';
 import { instantToMillis, type Instant } from '../offline/filters.ts';
 import type { CommitRecord } from '../registry/types.ts';
 import type { FeatureStore } from '../feature-store.ts';
-import { predictionValues, resolveModelVersion, type DeploymentSource } from './deployment.ts';
-import type { InferenceService } from '../service/inference-service.ts';
+import { keyFeatures, loadModel, newInferenceWorker, predictionValues, resolveModelVersion, type DeploymentSource } from './deployment.ts';
 import type { BackendName } from '../models/backend.ts';
 
 /** Options of {@link FeatureStore.batchPredict}. */
@@ -43,7 +42,7 @@ export interface BatchPredictResult {
 
 /** The predictions group of a view's entities: their keys, the time scored, the prediction and the model version. */
 export function predictionsGroupSpec(left: FeatureGroupDefinition, name: string, version: number): FeatureGroupSpec {
-  const keys = Object.fromEntries(left.primaryKey.map((k) => [k, left.features.find((f) => f.name === k)!.type]));
+  const keys = keyFeatures(left);
   return {
     name, version, primaryKey: [...left.primaryKey], eventTime: left.eventTime,
     features: { ...keys, [left.eventTime]: 'timestamp', prediction: 'float64', model: 'string', model_version: 'int32' },
@@ -77,19 +76,11 @@ export async function batchPredict(store: FeatureStore, source: DeploymentSource
   // there are cores to spare, each taking the next chunk as soon as it is free. They start (tfjs, the model) while
   // the store worker reads the batch data.
   const workerCount = Math.max(1, Math.min(options.workers ?? 2, globalThis.navigator?.hardwareConcurrency ?? 2));
-  const workers = Array.from({ length: workerCount }, () => new Worker(new URL('../../workers/inference.worker.ts', import.meta.url), { type: 'module', name: 'larder-batch-inference' }));
-  const key = `${record.name.toLowerCase()}@${record.version}`;
+  const workers = Array.from({ length: workerCount }, () => newInferenceWorker('larder-batch-inference'));
   const loading = (async () => {
-    const weights = await source.readWeights(record.name, record.version);
-    const { modelTopology, weightSpecs, sha256 } = record.artifact;
-    return Promise.all(
-      workers.map(async (worker, i) => {
-        const api = Comlink.wrap<InferenceService>(worker);
-        const weightData = i === workers.length - 1 ? weights : weights.slice(0);
-        await api.load(key, Comlink.transfer({ modelTopology, weightSpecs, weightData, sha256 }, [weightData]), options.backend ?? 'wasm');
-        return api;
-      }),
-    );
+    const apis = workers.map((w) => w.api);
+    const [key] = await loadModel(apis, record, await source.readWeights(record.name, record.version), options.backend ?? 'wasm');
+    return { apis, key: key! };
   })();
   loading.catch(() => undefined); // awaited below; a read failure first must not leave it unobserved
   let predictions: Float64Array;
@@ -106,7 +97,7 @@ export async function batchPredict(store: FeatureStore, source: DeploymentSource
     rows = batch.numRows;
     const width = inputs.length;
     predictions = new Float64Array(rows);
-    const apis = await loading;
+    const { apis, key } = await loading;
     let next = 0;
     let done = 0;
     await Promise.all(
@@ -125,7 +116,7 @@ export async function batchPredict(store: FeatureStore, source: DeploymentSource
       }),
     );
   } finally {
-    for (const worker of workers) worker.terminate();
+    for (const { worker } of workers) worker.terminate();
   }
   progress({ phase: 'writing', rows, totalRows: rows });
   // Columns in the group's own Arrow types, so the insert stores them without converting a value.

@@ -1,6 +1,7 @@
 import * as Comlink from 'comlink';
 import type { FeatureViewDefinition } from '../definitions/feature-view.ts';
 import type { FeatureGroupDefinition, FeatureGroupSpec } from '../definitions/feature-group.ts';
+import type { FeatureType } from '../definitions/types.ts';
 import { nameKey } from '../definitions/names.ts';
 import { InvalidArgumentError, NotFoundError, StoreClosedError } from '../errors.ts';
 import type { BackendName } from '../models/backend.ts';
@@ -111,10 +112,7 @@ export function inputRow(vector: FeatureVector, inputs: readonly string[], out: 
 export function interpret(record: ModelVersionRecord, outputs: Float32Array, row: number): Pick<Prediction, 'prediction' | 'probabilities'> {
   const { task, classes } = record.signature.output;
   if (task === 'multiclass') {
-    const probabilities = Array.from(outputs.subarray(row * classes, (row + 1) * classes));
-    let best = 0;
-    for (let c = 1; c < probabilities.length; c++) if (probabilities[c]! > probabilities[best]!) best = c;
-    return { prediction: best, probabilities };
+    return { prediction: argmax(outputs, row, classes), probabilities: Array.from(outputs.subarray(row * classes, (row + 1) * classes)) };
   }
   const value = outputs[row]!;
   return task === 'binary' ? { prediction: value, probabilities: [1 - value, value] } : { prediction: value };
@@ -162,11 +160,14 @@ export function predictionValues(record: ModelVersionRecord, outputs: Float32Arr
     for (let i = 0; i < rows; i++) out[offset + i] = outputs[i]!;
     return;
   }
-  for (let i = 0; i < rows; i++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (outputs[i * classes + c]! > outputs[i * classes + best]!) best = c;
-    out[offset + i] = best;
-  }
+  for (let i = 0; i < rows; i++) out[offset + i] = argmax(outputs, i, classes);
+}
+
+/** The most probable class of a row of class probabilities (the first on ties). */
+function argmax(outputs: Float32Array, row: number, classes: number): number {
+  let best = 0;
+  for (let c = 1; c < classes; c++) if (outputs[row * classes + c]! > outputs[row * classes + best]!) best = c;
+  return best;
 }
 
 /**
@@ -315,7 +316,7 @@ export class Deployment {
     });
     const results: Prediction[] = new Array<Prediction>(entities.length);
     const at = Date.now();
-    const call = crypto.randomUUID();
+    const call = this.log === null ? '' : crypto.randomUUID(); // names the request in the log only
     const runArm = async ({ arm, target }: { arm: Arm; target: Target }, armIndex: number): Promise<Record<string, unknown>[]> => {
       const shadow = arm === this.shadowArm;
       const mine = entities.map((_, i) => i).filter((i) => shadow || servedBy[i] === armIndex);
@@ -504,11 +505,37 @@ export async function resolveModelVersion(source: DeploymentSource, model: strin
 
 /** Loads a version into the source's inference worker (kept there until unloaded); resolves with its key. */
 export async function loadIntoWorker(source: DeploymentSource, record: ModelVersionRecord, backend: BackendName): Promise<string> {
+  const [key] = await loadModel([source.inference()], record, await source.readWeights(record.name, record.version), backend);
+  return key!;
+}
+
+/** A new inference worker (the deployments' shared one, or batch inference's own). */
+export function newInferenceWorker(name: string): { worker: Worker; api: Comlink.Remote<InferenceService> } {
+  const worker = new Worker(new URL('../../workers/inference.worker.ts', import.meta.url), { type: 'module', name });
+  return { worker, api: Comlink.wrap<InferenceService>(worker) };
+}
+
+/** Loads a model version into each of some inference workers (the weights moved to the last, copied to the others). */
+export async function loadModel(
+  workers: readonly Comlink.Remote<InferenceService>[],
+  record: ModelVersionRecord,
+  weights: ArrayBuffer,
+  backend: BackendName,
+): Promise<string[]> {
   const key = `${nameKey(record.name)}@${record.version}`;
-  const weights = await source.readWeights(record.name, record.version);
   const { modelTopology, weightSpecs, sha256 } = record.artifact;
-  await source.inference().load(key, Comlink.transfer({ modelTopology, weightSpecs, weightData: weights, sha256 }, [weights]), backend);
-  return key;
+  await Promise.all(
+    workers.map((api, i) => {
+      const weightData = i === workers.length - 1 ? weights : weights.slice(0);
+      return api.load(key, Comlink.transfer({ modelTopology, weightSpecs, weightData, sha256 }, [weightData]), backend);
+    }),
+  );
+  return workers.map(() => key);
+}
+
+/** The key columns of a group as a feature spec (for the groups deployments write, keyed like its entities). */
+export function keyFeatures(left: FeatureGroupDefinition): Record<string, FeatureType> {
+  return Object.fromEntries(left.primaryKey.map((k) => [k, left.features.find((f) => f.name === k)!.type]));
 }
 
 /** Loads a version into the inference worker and builds the reader of its own feature view version. */
@@ -555,7 +582,7 @@ export function rollbackTarget(history: readonly AliasChange[], alias: string): 
 
 /** The prediction log group of a model: one row per arm per request, keyed like the entities of its view. */
 export function predictionLogSpec(left: FeatureGroupDefinition, model: string): FeatureGroupSpec {
-  const keys = Object.fromEntries(left.primaryKey.map((k) => [k, left.features.find((f) => f.name === k)!.type]));
+  const keys = keyFeatures(left);
   return {
     name: `${model}_prediction_log`, version: 1, primaryKey: [...left.primaryKey], eventTime: 'ts',
     features: {
