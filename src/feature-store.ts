@@ -101,7 +101,8 @@ export interface ReadOptions {
 // workers), each with its own counter, so each counter starts at a random point.
 let nextOperationId = Math.floor(Math.random() * 2 ** 40);
 
-function isArrowTable(data: unknown): data is Table {
+/** @internal Whether a value is an Arrow table (also one made by another copy of apache-arrow). */
+export function isArrowTable(data: unknown): data is Table {
   return data instanceof Table || (typeof data === 'object' && data !== null && 'schema' in data && 'batches' in data);
 }
 

@@ -1,11 +1,12 @@
 import * as Comlink from 'comlink';
-import { Table, tableFromIPC, tableToIPC } from 'apache-arrow';
+import type { Table} from 'apache-arrow';
+import { tableFromIPC, tableToIPC } from 'apache-arrow';
 import { nameKey } from '../definitions/names.ts';
 import { InvalidArgumentError, OperationAbortedError, errorSummary, throwIfAborted } from '../errors.ts';
 import type { IngestSource } from '../offline/types.ts';
 import type { CommitRecord, GroupRef, PipelineChunk, PipelineRunRecord } from '../registry/types.ts';
 import type { BatchRequest } from '../rpc/store-api.ts';
-import type { FeatureStore } from '../feature-store.ts';
+import { isArrowTable, type FeatureStore } from '../feature-store.ts';
 import { microBatches } from './streams.ts';
 
 /** A line a pipeline logs: kept in its run record (the last 200) and passed to `onLog`. */
@@ -123,12 +124,13 @@ export function chunkBatchId(pipeline: string, namespace: string, index: number)
   return `pipeline:${nameKey(pipeline)}:${namespace}:${index}`;
 }
 
+function checkRows(rows: PipelineRows): void {
+  if (!Array.isArray(rows) && !isArrowTable(rows)) throw new InvalidArgumentError('ctx.write takes an array of row objects or an Arrow table.');
+}
+
 function toSource(rows: PipelineRows): IngestSource {
-  if (Array.isArray(rows)) return { format: 'rows', rows: rows as Record<string, unknown>[] };
-  if (rows instanceof Table || (typeof rows === 'object' && rows !== null && 'batches' in rows)) {
-    return { format: 'arrow', ipc: tableToIPC(rows as Table, 'stream') };
-  }
-  throw new InvalidArgumentError('ctx.write takes an array of row objects or an Arrow table.');
+  checkRows(rows);
+  return Array.isArray(rows) ? { format: 'rows', rows: rows as Record<string, unknown>[] } : { format: 'arrow', ipc: tableToIPC(rows as Table, 'stream') };
 }
 
 /** Writes staged during one chunk, per output. */
@@ -144,7 +146,7 @@ class StagedWrites {
       );
     }
     if (mode !== 'append' && mode !== 'upsert') throw new InvalidArgumentError(`ctx.write: mode must be 'append' or 'upsert'.`);
-    toSource(rows); // checks the shape now, where the pipeline's stack trace points at the call
+    checkRows(rows); // now, where the pipeline's stack trace points at the call (the rows are converted at commit)
     const key = nameKey(group);
     const entry = this.staged.get(key);
     if (entry !== undefined && entry.mode !== mode) throw new InvalidArgumentError(`ctx.write: '${group}' gets both append and upsert writes in one chunk.`);
