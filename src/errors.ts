@@ -32,7 +32,12 @@ export type ErrorCode =
   | 'MODEL_ARTIFACT_INVALID'
   | 'STREAM_OVERFLOW'
   | 'PIPELINE_FAILED'
-  | 'DEPLOYMENT_REFUSED';
+  | 'DEPLOYMENT_REFUSED'
+  | 'OBJECT_STORE_FAILED'
+  | 'SYNC_AUTH_FAILED'
+  | 'SYNC_CONFLICT'
+  | 'SYNC_UNSAFE_TARGET'
+  | 'SNAPSHOT_INTEGRITY';
 
 export interface LarderErrorOptions {
   details?: Record<string, unknown>;
@@ -215,6 +220,55 @@ export class DeploymentRefusedError extends LarderError {
   }
 }
 
+/**
+ * An object-store request failed. `details`: `operation` (get, put, head, list, delete), `key`, `status` (HTTP status,
+ * or null for a network failure) and `retryable` (5xx, 429 and network failures are; other 4xx are not).
+ */
+export class ObjectStoreError extends LarderError {
+  override name = 'ObjectStoreError';
+  constructor(message: string, options?: LarderErrorOptions) {
+    super('OBJECT_STORE_FAILED', message, options);
+  }
+}
+
+/** The object store refused the credentials or the signature (HTTP 401 or 403). Never retried. */
+export class SyncAuthError extends LarderError {
+  override name = 'SyncAuthError';
+  constructor(message: string, options?: LarderErrorOptions) {
+    super('SYNC_AUTH_FAILED', message, options);
+  }
+}
+
+/**
+ * Someone else moved the snapshot pointer first (`details.expected`, `details.found`): pull, then push again. Also
+ * thrown by a pull that would discard local changes not yet pushed.
+ */
+export class SyncConflictError extends LarderError {
+  override name = 'SyncConflictError';
+  constructor(message: string, options?: LarderErrorOptions) {
+    super('SYNC_CONFLICT', message, options);
+  }
+}
+
+/** The target does not honour conditional writes, so concurrent pushes could overwrite each other (see `singleWriter`). */
+export class UnsafeTargetError extends LarderError {
+  override name = 'UnsafeTargetError';
+  constructor(message: string, options?: LarderErrorOptions) {
+    super('SYNC_UNSAFE_TARGET', message, options);
+  }
+}
+
+/**
+ * A snapshot object is missing, truncated or corrupt, or a manifest is malformed (`details.key`, `details.reason`).
+ * Nothing was applied.
+ */
+export class SnapshotIntegrityError extends LarderError {
+  override name = 'SnapshotIntegrityError';
+  constructor(message: string, options?: LarderErrorOptions) {
+    super('SNAPSHOT_INTEGRITY', message, options);
+  }
+}
+
 type LarderErrorClass = new (message: string, options: LarderErrorOptions & { details: never }) => LarderError;
 
 const ERROR_CLASSES: Record<string, LarderErrorClass> = {
@@ -235,6 +289,11 @@ const ERROR_CLASSES: Record<string, LarderErrorClass> = {
   StreamOverflowError,
   PipelineRunError,
   DeploymentRefusedError,
+  ObjectStoreError,
+  SyncAuthError,
+  SyncConflictError,
+  UnsafeTargetError,
+  SnapshotIntegrityError,
 };
 
 /** The plain-object form of an error, safe for structured clone. */

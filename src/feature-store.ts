@@ -1,3 +1,4 @@
+import { Sync } from './sync/sync.ts';
 import * as Comlink from 'comlink';
 import { Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import type { FeatureGroupDefinition, FeatureGroupSpec } from './definitions/feature-group.ts';
@@ -742,6 +743,23 @@ export class FeatureStore {
   }
 
   /**
+   * Sync: push snapshots of the store to an S3-compatible object store (or presigned URLs, or memory) and pull them
+   * back, on this device or another; read-only pulls from any static host.
+   *
+   * @example
+   * ```ts
+   * const target = new S3ObjectStore({ endpoint: 'https://s3.eu-west-1.amazonaws.com', bucket: 'ml', region: 'eu-west-1', accessKeyId, secretAccessKey });
+   * await store.sync.push({ target, prefix: 'weather' });
+   * // on another device
+   * await other.sync.pull({ target, prefix: 'weather' });
+   * ```
+   */
+  get sync(): Sync {
+    this.syncApi ??= new Sync(() => this.api(), this.name);
+    return this.syncApi;
+  }
+
+  /**
    * A deployment of a model: online predictions from the version an alias points at (following it when it moves,
    * in this tab or another) or from a fixed version, with features read from that version's own feature view
    * version and transformed with its training dataset's transformations; the model stays warm in a worker.
@@ -906,6 +924,7 @@ export class FeatureStore {
   private modelRegistry: ModelRegistry | null = null;
   private runsApi: Runs | null = null;
   private pipelinesApi: Pipelines | null = null;
+  private syncApi: Sync | null = null;
 
   async close(): Promise<void> {
     const remote = this.remote;

@@ -19,6 +19,7 @@ export {
   LarderError, InvalidArgumentError, InvalidNameError, NotFoundError, SchemaConflictError, ValidationError,
   ExpectationFailedError, ParseError, StoreLockedError, StoreClosedError, OperationAbortedError, QuotaExceededError,
   StorageError, TransformationMismatchError, ModelArtifactError, StreamOverflowError, PipelineRunError, DeploymentRefusedError,
+  ObjectStoreError, SyncAuthError, SyncConflictError, UnsafeTargetError, SnapshotIntegrityError,
 } from './errors.ts';
 export { defineOnDemand, type OnDemandFeature, type OnDemandInputs, type OnDemandReference } from './transforms/on-demand.ts';
 export type { ErrorCode, ValidationProblem } from './errors.ts';
@@ -44,3 +45,9 @@ export { Deployment, type DeploymentOptions, type PredictOptions, type Predictio
 export type { BatchPredictOptions, BatchPredictResult } from './pipelines/batch-inference.ts';
 export type { CompareOptions, DeploymentComparison, ArmComparison, DriftReport, FeatureDrift } from './pipelines/monitoring.ts';
 export { psi, ksStatistic } from './models/drift.ts';
+export { Sync, type SyncTarget, type SyncProgress, type PushOptions, type PushResult, type PullOptions, type PullResult, type PurgeOptions, type PurgeResult } from './sync/sync.ts';
+export { MemoryObjectStore, type ObjectStore, type ObjectInfo, type PutOptions, type RequestOptions } from './sync/object-store.ts';
+export type { RetryOptions } from './sync/retry.ts';
+export type { SnapshotInclude } from './sync/snapshot.ts';
+export type { Manifest, Head, PartEntry, GroupEntry, DatasetEntry, ModelEntry, ObjectEntry } from './sync/manifest.ts';
+export type { SyncStatus } from './rpc/store-api.ts';

@@ -5,8 +5,9 @@ import { NotFoundError, QuotaExceededError, StorageError } from '../errors.ts';
 import type { FeatureViewDefinition } from '../definitions/feature-view.ts';
 import type {
   AliasChange, AliasMoveKind, AliasRecord, CommitRecord, FeatureGroupStatistics, ModelVersionRecord, PipelineDefinition, PipelineRunRecord, Registry, RunRecord,
-  TrainingDatasetRecord,
+  RegistryDump, TrainingDatasetRecord,
 } from './types.ts';
+import { weightsKey } from './types.ts';
 import { assertUnaliased, byStart, joinChunks, lineageView, validateAlias, weightChunks } from './models.ts';
 
 interface StoredFeatureGroup {
@@ -379,7 +380,71 @@ export class IndexedDbRegistry implements Registry {
     return rows.map(({ pipelineKey: _key, ...run }) => run).sort(byStart);
   }
 
+  async dump(): Promise<RegistryDump> {
+    const tx = this.db.transaction(DUMPED_STORES);
+    const all = <N extends (typeof DUMPED_STORES)[number]>(name: N) => tx.objectStore(name).getAll();
+    const [groups, commits, statistics, views, datasets, runs, models, names, aliases, history, pipelines, pipelineRuns] = await Promise.all([
+      all('featureGroups'), all('commits'), all('statistics'), all('featureViews'), all('trainingDatasets'), all('runs'), all('models'),
+      all('modelNames'), all('aliases'), all('aliasHistory'), all('pipelines'), all('pipelineRuns'),
+    ]);
+    await tx.done;
+    return {
+      featureGroups: groups.map((g) => g.definition),
+      commits: commits.map(({ groupKey: _k, ...c }) => c),
+      statistics: statistics.map(({ groupKey: _k, ...c }) => c),
+      featureViews: views.map((v) => v.definition),
+      trainingDatasets: datasets.map(({ viewKey: _k, ...d }) => d),
+      runs: runs.map(({ modelKey: _k, ...r }) => r),
+      models: models.map(({ nameKey: _k, ...m }) => m),
+      modelNames: names.map((n) => ({ name: n.nameKey, lastVersion: n.lastVersion })),
+      aliases: aliases.map(({ nameKey: _k, aliasKey: _a, ...a }) => a),
+      aliasHistory: history.map(({ nameKey: _k, ...h }) => h),
+      pipelines: pipelines.map(({ nameKey: _k, ...p }) => p),
+      pipelineRuns: pipelineRuns.map(({ pipelineKey: _k, ...r }) => r),
+    };
+  }
+
+  async restore(dump: RegistryDump, weights: ReadonlyMap<string, ArrayBuffer>): Promise<void> {
+    try {
+      const tx = this.db.transaction([...DUMPED_STORES, 'modelChunks'], 'readwrite', { durability: 'strict' });
+      const store = <N extends (typeof DUMPED_STORES)[number] | 'modelChunks'>(name: N) => tx.objectStore(name);
+      const writes: Promise<unknown>[] = [...DUMPED_STORES, 'modelChunks' as const].map((name) => store(name).clear());
+      for (const definition of dump.featureGroups) {
+        writes.push(store('featureGroups').put({ nameKey: nameKey(definition.name), version: definition.version, definition }));
+      }
+      for (const c of dump.commits) writes.push(store('commits').put({ ...c, groupKey: nameKey(c.group) }));
+      for (const c of dump.statistics) writes.push(store('statistics').put({ ...c, groupKey: nameKey(c.group) }));
+      for (const definition of dump.featureViews) {
+        writes.push(store('featureViews').put({ nameKey: nameKey(definition.name), version: definition.version, definition }));
+      }
+      for (const d of dump.trainingDatasets) writes.push(store('trainingDatasets').put({ ...d, viewKey: nameKey(d.view) }));
+      for (const r of dump.runs) writes.push(store('runs').put({ ...r, modelKey: nameKey(r.model) }));
+      for (const m of dump.models) {
+        const key = nameKey(m.name);
+        writes.push(store('models').put({ ...m, nameKey: key }));
+        const data = weights.get(weightsKey(m.name, m.version));
+        if (data === undefined) throw new NotFoundError(`The weights of model ${m.name} v${m.version} are missing.`);
+        weightChunks(data).forEach((chunk, i) => writes.push(store('modelChunks').put(chunk, [key, m.version, i])));
+      }
+      for (const n of dump.modelNames) writes.push(store('modelNames').put({ nameKey: nameKey(n.name), lastVersion: n.lastVersion }));
+      for (const a of dump.aliases) writes.push(store('aliases').put({ ...a, nameKey: nameKey(a.name), aliasKey: nameKey(a.alias) }));
+      for (const h of dump.aliasHistory) writes.push(store('aliasHistory').add({ ...h, nameKey: nameKey(h.name) }));
+      for (const p of dump.pipelines) writes.push(store('pipelines').put({ ...p, nameKey: nameKey(p.name) }));
+      for (const r of dump.pipelineRuns) writes.push(store('pipelineRuns').put({ ...r, pipelineKey: nameKey(r.pipeline) }));
+      await Promise.all([...writes, tx.done]);
+    } catch (error) {
+      if (error instanceof NotFoundError) throw error;
+      wrap(error, 'replacing the registry with a snapshot');
+    }
+  }
+
   close(): void {
     this.db.close();
   }
 }
+
+/** The object stores a dump reads (weights travel apart from the records). */
+const DUMPED_STORES = [
+  'featureGroups', 'commits', 'statistics', 'featureViews', 'trainingDatasets', 'runs', 'models', 'modelNames', 'aliases', 'aliasHistory',
+  'pipelines', 'pipelineRuns',
+] as const;

@@ -5,8 +5,9 @@ import { NotFoundError } from '../errors.ts';
 import { assertUnaliased, byStart, joinChunks, lineageView, validateAlias, weightChunks } from './models.ts';
 import type {
   AliasChange, AliasMoveKind, AliasRecord, CommitRecord, FeatureGroupStatistics, ModelVersionRecord, PipelineDefinition, PipelineRunRecord, Registry, RunRecord,
-  TrainingDatasetRecord,
+  RegistryDump, TrainingDatasetRecord,
 } from './types.ts';
+import { weightsKey } from './types.ts';
 
 const groupId = (name: string, version: number): string => `${nameKey(name)}\u0000${version}`;
 
@@ -221,6 +222,49 @@ export class MemoryRegistry implements Registry {
       .filter((r) => pipeline === undefined || nameKey(r.pipeline) === nameKey(pipeline))
       .sort(byStart);
     return Promise.resolve(list.map((r) => structuredClone(r)));
+  }
+
+  dump(): Promise<RegistryDump> {
+    const values = <T>(map: Map<unknown, T>): T[] => [...map.values()].map((v) => structuredClone(v));
+    return Promise.resolve({
+      featureGroups: values(this.groups),
+      commits: values(this.commits).sort((a, b) => a.commitId - b.commitId),
+      statistics: values(this.statistics),
+      featureViews: values(this.views),
+      trainingDatasets: values(this.datasets),
+      runs: values(this.runs),
+      models: values(this.models),
+      modelNames: [...this.lastVersions].map(([name, lastVersion]) => ({ name, lastVersion })),
+      aliases: values(this.aliases),
+      aliasHistory: this.history.map((h) => structuredClone(h)),
+      pipelines: values(this.pipelines),
+      pipelineRuns: values(this.pipelineRuns),
+    });
+  }
+
+  async restore(dump: RegistryDump, weights: ReadonlyMap<string, ArrayBuffer>): Promise<void> {
+    await Promise.resolve(); // errors below reject the promise, as with IndexedDB
+    for (const m of dump.models) {
+      if (!weights.has(weightsKey(m.name, m.version))) throw new NotFoundError(`The weights of model ${m.name} v${m.version} are missing.`);
+    }
+    this.close();
+    this.lastVersions.clear();
+    this.history.length = 0;
+    for (const g of dump.featureGroups) this.groups.set(groupId(g.name, g.version), structuredClone(g));
+    for (const c of dump.commits) this.commits.set(c.commitId, structuredClone(c));
+    for (const s of dump.statistics) this.statistics.set(`${groupId(s.group, s.version)}\u0000${s.commitId}`, structuredClone(s));
+    for (const v of dump.featureViews) this.views.set(groupId(v.name, v.version), structuredClone(v));
+    for (const d of dump.trainingDatasets) this.datasets.set(`${groupId(d.view, d.viewVersion)}\u0000${d.version}`, structuredClone(d));
+    for (const r of dump.runs) this.runs.set(r.id, structuredClone(r));
+    for (const m of dump.models) {
+      this.models.set(groupId(m.name, m.version), structuredClone(m));
+      this.chunks.set(groupId(m.name, m.version), weightChunks(weights.get(weightsKey(m.name, m.version))!));
+    }
+    for (const n of dump.modelNames) this.lastVersions.set(nameKey(n.name), n.lastVersion);
+    for (const a of dump.aliases) this.aliases.set(`${nameKey(a.name)}\u0000${nameKey(a.alias)}`, structuredClone(a));
+    for (const h of dump.aliasHistory) this.history.push(structuredClone(h));
+    for (const p of dump.pipelines) this.pipelines.set(nameKey(p.name), structuredClone(p));
+    for (const r of dump.pipelineRuns) this.pipelineRuns.set(r.id, structuredClone(r));
   }
 
   close(): void {

@@ -235,6 +235,29 @@ export interface PipelineRunRecord {
   error: { name: string; code: string | null; message: string } | null;
 }
 
+/** Every record of a registry as plain data (a snapshot's metadata); model weights travel separately. */
+export interface RegistryDump {
+  featureGroups: FeatureGroupDefinition[];
+  commits: CommitRecord[];
+  statistics: FeatureGroupStatistics[];
+  featureViews: FeatureViewDefinition[];
+  trainingDatasets: TrainingDatasetRecord[];
+  runs: RunRecord[];
+  models: ModelVersionRecord[];
+  /** The highest version ever registered per model name (versions are never reused, even after a delete). */
+  modelNames: { name: string; lastVersion: number }[];
+  aliases: AliasRecord[];
+  /** Oldest first. */
+  aliasHistory: AliasChange[];
+  pipelines: PipelineDefinition[];
+  pipelineRuns: PipelineRunRecord[];
+}
+
+/** The key of a model version's weights in {@link Registry.restore}. */
+export function weightsKey(name: string, version: number): string {
+  return `${name}\u0000${version}`;
+}
+
 /**
  * The registry port: definitions, commit ledger mirror and statistics. Implemented on IndexedDB for
  * persistent stores and in memory for `persist: false`; both pass the same contract suite.
@@ -285,5 +308,12 @@ export interface Registry {
   getPipelineRun(id: string): Promise<PipelineRunRecord | undefined>;
   /** Runs, oldest first; of one pipeline when given. */
   listPipelineRuns(pipeline?: string): Promise<PipelineRunRecord[]>;
+  /** Every record (weights excluded: see readWeights), in key order. */
+  dump(): Promise<RegistryDump>;
+  /**
+   * Replaces every record with the dump's, and every model's weights with `weights` (by {@link weightsKey}), in one
+   * strictly durable transaction: after a crash the registry holds either the old records or the new ones.
+   */
+  restore(dump: RegistryDump, weights: ReadonlyMap<string, ArrayBuffer>): Promise<void>;
   close(): void;
 }

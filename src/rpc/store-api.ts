@@ -6,6 +6,8 @@ import type {
   AliasChange, CommitRecord, FeatureGroupStatistics, Registry, TrainingDatasetInfo, TrainingDatasetRecord,
 } from '../registry/types.ts';
 import type { FeatureViewDefinition, FeatureViewSpec } from '../definitions/feature-view.ts';
+import type { Manifest } from '../sync/manifest.ts';
+import type { ManifestDraft, NewObject, SnapshotInclude, SnapshotToApply } from '../sync/snapshot.ts';
 
 /** Options of a training-data request, with instants as epoch milliseconds. */
 export interface TrainingDataRequest {
@@ -45,7 +47,24 @@ export interface BatchRequest extends IngestRequest {
   source: IngestSource;
 }
 
+/** Where the store stands with one sync target. */
+export interface SyncStatus {
+  /** The manifest last pushed to or pulled from the target; `complete` is false after a pull that was cut short. */
+  base: { key: string; manifest: Manifest; complete: boolean } | null;
+  /** Whether the store's records differ from the base manifest's (or, without a base, whether it holds anything). */
+  localChanges: boolean;
+  /** No feature group, view, model, run or pipeline. */
+  empty: boolean;
+}
+
 export interface StoreWorkerApi extends RegistryModelApi {
+  syncStatus(target: string): Promise<SyncStatus>;
+  /** The objects and manifest draft of a snapshot (only objects the parent does not hold). */
+  syncExport(request: { store: string; include: SnapshotInclude | null; parent: Manifest | null }): Promise<{ draft: ManifestDraft; objects: NewObject[] }>;
+  /** Records a pushed manifest as the target's base. */
+  syncRecord(target: string, key: string, manifest: Manifest): Promise<void>;
+  /** Applies a verified snapshot, rebuilds the online rows and announces the aliases. */
+  syncApply(snapshot: SnapshotToApply): Promise<void>;
   open(request: OpenRequest): Promise<void>;
   createFeatureGroup(spec: FeatureGroupSpec): Promise<FeatureGroupDefinition>;
   getFeatureGroup(name: string, version?: number): Promise<FeatureGroupDefinition>;

@@ -34,6 +34,11 @@ import { acquireStoreLock, tryLock } from './lock.ts';
 import { loadParquetWasm } from '../ingest/parquet.ts';
 import { OnDemandRegistry, type OnDemandFeature } from '../transforms/on-demand.ts';
 import { aliasChannelName, rollbackTarget, type AliasMoved } from '../pipelines/deployment.ts';
+import type { Manifest } from '../sync/manifest.ts';
+import {
+  applySnapshot, exportSnapshot, metadataBytes, snapshotMetadata, type ManifestDraft, type NewObject, type SnapshotInclude, type SnapshotToApply,
+} from '../sync/snapshot.ts';
+import type { SyncStatus } from '../rpc/store-api.ts';
 
 interface OpenState {
   name: string;
@@ -774,6 +779,59 @@ export class StoreService implements StoreWorkerApi {
     } finally {
       await control.done();
     }
+  }
+
+  // Sync: the worker's half (src/sync/snapshot.ts); the network half runs on the caller's thread (src/sync/sync.ts).
+
+  async syncStatus(target: string): Promise<SyncStatus> {
+    const { registry, offline } = this.open_();
+    await this.datasets.drain();
+    const state = await offline.syncState(target);
+    const base = state === undefined ? null : (JSON.parse(state.body) as Manifest);
+    const dump = await registry.dump();
+    const current = await metadataBytes(snapshotMetadata(dump, base?.include ?? null));
+    const empty = dump.featureGroups.length === 0 && dump.featureViews.length === 0 && dump.models.length === 0 && dump.runs.length === 0 && dump.pipelines.length === 0;
+    return {
+      base: state === undefined || base === null ? null : { key: state.manifest, manifest: base, complete: state.complete },
+      localChanges: base === null ? !empty : current.sha256 !== base.metadata.sha256,
+      empty,
+    };
+  }
+
+  async syncExport(request: { store: string; include: SnapshotInclude | null; parent: Manifest | null }): Promise<{ draft: ManifestDraft; objects: NewObject[] }> {
+    const { registry, offline } = this.open_();
+    await this.datasets.drain();
+    const result = await exportSnapshot(offline, registry, request);
+    return Comlink.transfer(result, result.objects.map((o) => o.bytes.buffer as ArrayBuffer));
+  }
+
+  async syncRecord(target: string, key: string, manifest: Manifest): Promise<void> {
+    await this.open_().offline.recordSync({ target, manifest: key, body: JSON.stringify(manifest) });
+  }
+
+  async syncApply(snapshot: SnapshotToApply): Promise<void> {
+    const state = this.open_();
+    await this.datasets.drain();
+    // Model weights this store already holds for the base manifest are read here rather than downloaded again.
+    for (const model of snapshot.base?.models ?? []) {
+      if (!snapshot.objects.has(model.key) && snapshot.manifest.models.some((m) => m.key === model.key)) {
+        snapshot.objects.set(model.key, new Uint8Array(await state.registry.readWeights(model.name, model.version)));
+      }
+    }
+    const { before, after } = await applySnapshot(state.offline, state.registry, snapshot);
+    await state.offline.recordSync({ target: snapshot.target, manifest: snapshot.manifestKey, body: JSON.stringify(snapshot.manifest) });
+    // The online store is derived: every group's online rows are rebuilt from the offline rows now held.
+    for (const definition of [...before, ...after]) {
+      await this.onlineLock(definition).run(() => state.online.clear(onlineGroupKey(definition)));
+    }
+    for (const definition of after) {
+      if (definition.online) await this.materializeOnline(definition, { kind: 'window', start: null, end: null }, silentControl());
+    }
+    const channel = new BroadcastChannel(aliasChannelName(state.name));
+    for (const alias of await state.registry.dump().then((d) => d.aliases)) {
+      channel.postMessage({ model: alias.name, alias: alias.alias, version: alias.version } satisfies AliasMoved);
+    }
+    channel.close();
   }
 
   async close(): Promise<void> {

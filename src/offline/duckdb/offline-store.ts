@@ -25,6 +25,7 @@ import type { CommitResult, IngestRequest, IngestSource, OfflineStore, Operation
 import type { DuckDbEngine } from './engine.ts';
 
 const LEDGER = ident('_larder_commits');
+const SYNC_STATE = ident('_larder_sync');
 const SEQUENCE = ident('_larder_commit_seq');
 const COMMIT = ident(COMMIT_COLUMN);
 const SUPERSEDED = ident(SUPERSEDED_COLUMN);
@@ -92,8 +93,17 @@ export class DuckDbOfflineStore implements OfflineStore {
     await engine.writer.query(sql`CREATE TABLE IF NOT EXISTS ${LEDGER} (
       commit_id BIGINT PRIMARY KEY, group_key VARCHAR NOT NULL, group_name VARCHAR NOT NULL, version INTEGER NOT NULL,
       kind VARCHAR NOT NULL, committed_at DOUBLE NOT NULL, row_count BIGINT NOT NULL, batch_id VARCHAR, report VARCHAR);
-      CREATE SEQUENCE IF NOT EXISTS ${SEQUENCE} START 1;
+      CREATE TABLE IF NOT EXISTS ${SYNC_STATE} (target VARCHAR PRIMARY KEY, manifest VARCHAR NOT NULL, body VARCHAR NOT NULL, complete BOOLEAN NOT NULL);
       CHECKPOINT;`);
+    // The sequence is not transactional: after a crash between a snapshot's commit and the sequence's move (see
+    // applySnapshot) it can lag the ledger. Keep it past every commit.
+    const high = async (text: Sql): Promise<number> => toNumber(((await engine.writer.query(text)).toArray() as Row[])[0]?.['c'] ?? 1);
+    const next = await high(sql`SELECT coalesce(max(commit_id), 0) + 1 AS c FROM ${LEDGER}`);
+    await engine.writer.query(sql`CREATE SEQUENCE IF NOT EXISTS ${SEQUENCE} START ${literal(next)}`);
+    if ((await high(sql`SELECT nextval('_larder_commit_seq') AS c`)) < next) {
+      await engine.writer.query(sql`CREATE OR REPLACE SEQUENCE ${SEQUENCE} START ${literal(next)}`);
+    }
+    await engine.writer.query(sql`CHECKPOINT`);
     return new DuckDbOfflineStore(engine);
   }
 
@@ -793,9 +803,142 @@ export class DuckDbOfflineStore implements OfflineStore {
     });
   }
 
+  /**
+   * The rows of a group written by the commits in [firstCommit, lastCommit] — superseded ones included, deleted ones
+   * gone — with the commit column, as an Arrow IPC stream in a stable order (a snapshot part).
+   */
+  async exportRows(definition: FeatureGroupDefinition, firstCommit: number, lastCommit: number): Promise<{ ipc: Uint8Array; rows: number }> {
+    const columns = join([...definition.features.map((f) => ident(f.name)), COMMIT]);
+    const text = sql`SELECT ${columns} FROM ${ident(tableNameOf(definition))}
+      WHERE ${COMMIT} BETWEEN ${literal(firstCommit)} AND ${literal(lastCommit)} ORDER BY ALL`;
+    try {
+      const ipc = await this.engine.db.runQuery(this.connectionId(this.engine.reader), text);
+      return { ipc, rows: tableFromIPC(ipc).numRows };
+    } catch (error) {
+      throw engineError(error, `reading ${definition.name} v${definition.version} for a snapshot`);
+    }
+  }
+
+  /** A whole table as an Arrow IPC stream, in its stored order (a training dataset for a snapshot). */
+  async exportTable(name: string): Promise<Uint8Array> {
+    try {
+      return await this.engine.db.runQuery(this.connectionId(this.engine.reader), sql`SELECT * FROM ${ident(name)}`);
+    } catch (error) {
+      throw engineError(error, `reading ${name} for a snapshot`);
+    }
+  }
+
+  /** How many rows the commits in [firstCommit, lastCommit] still have in the group (deletes remove rows). */
+  async countRows(definition: FeatureGroupDefinition, firstCommit: number, lastCommit: number): Promise<number> {
+    const [row] = await this.rows(sql`SELECT count(*) AS n FROM ${ident(tableNameOf(definition))}
+      WHERE ${COMMIT} BETWEEN ${literal(firstCommit)} AND ${literal(lastCommit)}`);
+    return toNumber(row?.['n'] ?? 0);
+  }
+
+  /**
+   * The manifest last pushed to or pulled from a target, its body, and whether applying it finished (false: a pull
+   * whose registry half did not happen — the next pull rebuilds everything).
+   */
+  async syncState(target: string): Promise<{ manifest: string; body: string; complete: boolean } | undefined> {
+    const [row] = await this.rows(sql`SELECT manifest, body, complete FROM ${SYNC_STATE} WHERE target = ${literal(target)}`);
+    return row === undefined ? undefined : { manifest: String(row['manifest']), body: String(row['body']), complete: row['complete'] === true };
+  }
+
+  /** Records the manifest a target is at, once a push or a whole pull is done, durably. */
+  recordSync(state: { target: string; manifest: string; body: string }): Promise<void> {
+    return this.writes.run(async () => {
+      await this.engine.writer.query(sql`INSERT OR REPLACE INTO ${SYNC_STATE} VALUES (${literal(state.target)}, ${literal(state.manifest)}, ${literal(state.body)}, true)`);
+      await this.checkpoint('recording the sync state');
+    });
+  }
+
+  /**
+   * Makes the offline store hold a snapshot, in one transaction: group tables not in it dropped, each group's removed
+   * commit ranges deleted and its new parts inserted (or the table rebuilt), superseded rows marked again from the
+   * upsert commits, the ledger replaced, training dataset tables created or dropped, the commit sequence moved past
+   * the snapshot's, and the target's sync state recorded. On any failure nothing changes.
+   */
+  applySnapshot(plan: SnapshotApplyPlan): Promise<void> {
+    return this.writes.run(async () => {
+      const w = this.engine.writer;
+      const staging = ident(`_larder_snapshot_part_${++this.fileCounter}`);
+      const existing = await this.tableNames();
+      const [seq] = await this.rows(sql`SELECT nextval('_larder_commit_seq') AS c`, w);
+      const nextCommit = Math.max(toNumber(seq?.['c'] ?? 1), plan.commitHigh + 1);
+      const keep = new Set([...plan.groups.map((g) => tableNameOf(g.definition)), ...plan.datasets.map((d) => d.table)]);
+      await w.query(sql`BEGIN TRANSACTION`);
+      try {
+        for (const table of existing) {
+          if ((table.startsWith('fg_') || table.startsWith('td_')) && !keep.has(table)) await w.query(sql`DROP TABLE ${ident(table)}`);
+        }
+        for (const group of plan.groups) {
+          const definition = group.definition;
+          const table = ident(tableNameOf(definition));
+          if (group.rebuild) {
+            const columns = definition.features.map((f) => sql`${ident(f.name)} ${sqlTypeOf(f.type)}`);
+            columns.push(sql`${COMMIT} BIGINT NOT NULL`, sql`${SUPERSEDED} BIGINT`);
+            await w.query(sql`DROP TABLE IF EXISTS ${table}; CREATE TABLE ${table} (${join(columns)})`);
+          }
+          for (const [first, last] of group.removeRanges) {
+            await w.query(sql`DELETE FROM ${table} WHERE ${COMMIT} BETWEEN ${literal(first)} AND ${literal(last)}`);
+          }
+          const columns = join([...definition.features.map((f) => ident(f.name)), COMMIT]);
+          for (const part of group.parts) {
+            await w.insertArrowFromIPCStream(part, { name: `_larder_snapshot_part_${this.fileCounter}`, create: true });
+            await w.query(sql`INSERT INTO ${table} (${columns}) SELECT ${columns} FROM ${staging}; DROP TABLE ${staging}`);
+          }
+          const upserts = group.ledger.filter((c) => c.kind === 'upsert').map((c) => literal(c.commitId));
+          if (upserts.length > 0) {
+            const match = join([...definition.primaryKey, definition.eventTime].map((k) => sql`u.${ident(k)} = ${table}.${ident(k)}`), ' AND ');
+            await w.query(sql`UPDATE ${table} SET ${SUPERSEDED} = (
+              SELECT min(u.${COMMIT}) FROM ${table} AS u WHERE u.${COMMIT} IN (${join(upserts)}) AND u.${COMMIT} > ${table}.${COMMIT} AND ${match})`);
+          }
+        }
+        await w.query(sql`DELETE FROM ${LEDGER}`);
+        for (const commit of plan.groups.flatMap((g) => g.ledger)) await this.writeLedger(commit);
+        for (const dataset of plan.datasets) {
+          if (dataset.ipc === null) continue;
+          await w.query(sql`DROP TABLE IF EXISTS ${ident(dataset.table)}`);
+          await w.insertArrowFromIPCStream(dataset.ipc, { name: dataset.table, create: true });
+        }
+        // Not complete until the registry holds the snapshot too (see recordSync).
+        await w.query(sql`DELETE FROM ${SYNC_STATE}; INSERT INTO ${SYNC_STATE} VALUES (${literal(plan.sync.target)}, ${literal(plan.sync.manifest)}, ${literal(plan.sync.body)}, false)`);
+        await w.query(sql`COMMIT`);
+      } catch (error) {
+        await w.query(sql`ROLLBACK`).catch(() => undefined); // report the failure that caused the rollback
+        throw engineError(error, 'applying a snapshot');
+      }
+      // Moved after the commit (a crash in between is repaired at the next open, see open()).
+      await w.query(sql`CREATE OR REPLACE SEQUENCE ${SEQUENCE} START ${literal(nextCommit)}`).catch((error: unknown) => {
+        throw engineError(error, 'moving the commit sequence after a snapshot');
+      });
+      await this.checkpoint('applying a snapshot');
+    });
+  }
+
   close(): Promise<void> {
     return this.writes.run(() => this.engine.close());
   }
+}
+
+/** What {@link DuckDbOfflineStore.applySnapshot} makes the store hold. */
+export interface SnapshotApplyPlan {
+  /** Every group version the store keeps; the tables of all others are dropped. */
+  groups: {
+    definition: FeatureGroupDefinition;
+    /** The group's whole ledger in the snapshot. */
+    ledger: CommitRecord[];
+    /** Drop and create the table before inserting (else only `removeRanges` go). */
+    rebuild: boolean;
+    /** Commit ranges [first, last] whose rows are deleted (parts the snapshot replaced). */
+    removeRanges: [number, number][];
+    /** Rows to insert (features and commit column), as Arrow IPC streams. */
+    parts: Uint8Array[];
+  }[];
+  /** Every training dataset table the store keeps, with its rows when it must be (re)created. */
+  datasets: { table: string; ipc: Uint8Array | null }[];
+  commitHigh: number;
+  sync: { target: string; manifest: string; body: string };
 }
 
 function nullableNumber(value: unknown): number | null {
