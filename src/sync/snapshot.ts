@@ -6,7 +6,7 @@
 import { tableFromIPC, tableToIPC } from 'apache-arrow';
 import initParquet, { Compression, Table as WasmTable, WriterPropertiesBuilder, readParquet, writeParquet } from 'parquet-wasm/esm';
 import parquetWasmUrl from 'parquet-wasm/esm/parquet_wasm_bg.wasm?url';
-import type { FeatureGroupDefinition } from '../definitions/feature-group.ts';
+import { normalizeFeatureGroup, type FeatureGroupDefinition } from '../definitions/feature-group.ts';
 import { nameKey } from '../definitions/names.ts';
 import { SnapshotIntegrityError } from '../errors.ts';
 import type { DuckDbOfflineStore, SnapshotApplyPlan } from '../offline/duckdb/offline-store.ts';
@@ -200,6 +200,38 @@ export interface SnapshotToApply {
   objects: Map<string, Uint8Array>;
 }
 
+/**
+ * Checks that the metadata and the manifest describe the same things, each definition as valid as one made here,
+ * before anything is applied: every group has a definition and its ledger, every dataset record its rows, every model
+ * version its weights.
+ */
+function checkMetadata(manifest: Manifest, metadata: RegistryDump): void {
+  const fail = (reason: string): never => {
+    throw new SnapshotIntegrityError(`The snapshot's metadata does not match its manifest: ${reason}. Nothing was applied.`, {
+      details: { key: manifest.metadata.key, reason },
+    });
+  };
+  const id = (name: string, version: number) => `${nameKey(name)}@${version}`;
+  const groups = new Set(manifest.groups.map((g) => id(g.name, g.version)));
+  if (groups.size !== manifest.groups.length || metadata.featureGroups.length !== groups.size) fail('the feature groups differ');
+  for (const definition of metadata.featureGroups) {
+    if (!groups.has(id(definition.name, definition.version))) fail(`${definition.name} v${definition.version} has no entry`);
+    let again: FeatureGroupDefinition | undefined;
+    try {
+      again = normalizeFeatureGroup({ ...definition, primaryKey: [...definition.primaryKey], features: definition.features.map((f) => ({ ...f })), ttl: definition.ttlSeconds ?? undefined, expectations: definition.expectations ?? undefined }, definition.createdAt);
+    } catch (error) {
+      fail(`the definition of ${String(definition.name)} is not valid (${String(error)})`);
+    }
+    if (canonicalJson(again) !== canonicalJson(definition)) fail(`the definition of ${definition.name} v${definition.version} is not in normal form`);
+  }
+  const tables = new Set(manifest.datasets.map((d) => d.table));
+  for (const record of metadata.trainingDatasets) if (!tables.has(record.table)) fail(`training dataset ${record.table} has no rows`);
+  if (tables.size !== metadata.trainingDatasets.length) fail('the training datasets differ');
+  const models = new Set(manifest.models.map((m) => id(m.name, m.version)));
+  for (const record of metadata.models) if (!models.has(id(record.name, record.version))) fail(`model ${record.name} v${record.version} has no weights`);
+  if (models.size !== metadata.models.length) fail('the models differ');
+}
+
 function objectBytes(objects: Map<string, Uint8Array>, entry: ObjectEntry): Uint8Array {
   const bytes = objects.get(entry.key);
   if (bytes === undefined) {
@@ -230,14 +262,10 @@ export async function applySnapshot(
       });
     }
   };
+  checkMetadata(manifest, metadata);
   const groups: SnapshotApplyPlan['groups'] = [];
   for (const entry of manifest.groups) {
-    const definition = metadata.featureGroups.find((g) => nameKey(g.name) === nameKey(entry.name) && g.version === entry.version);
-    if (definition === undefined) {
-      throw new SnapshotIntegrityError(`The snapshot's metadata has no definition of ${entry.name} v${entry.version}. Nothing was applied.`, {
-        details: { key: manifest.metadata.key, reason: 'group without definition' },
-      });
-    }
+    const definition = metadata.featureGroups.find((g) => nameKey(g.name) === nameKey(entry.name) && g.version === entry.version)!;
     const held = base?.groups.find((g) => nameKey(g.name) === nameKey(entry.name) && g.version === entry.version);
     const heldKeys = new Set(held?.parts.map((p) => p.key) ?? []);
     const newKeys = new Set(entry.parts.map((p) => p.key));

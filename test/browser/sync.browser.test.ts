@@ -4,6 +4,7 @@ import {
   type FeatureStore, type ObjectStore, type PutOptions,
 } from '../../src/index.ts';
 import { parseManifest, type Manifest } from '../../src/sync/manifest.ts';
+import { sha256Hex } from '../../src/sync/object-store.ts';
 import { seededRandom } from '../../src/util/random.ts';
 import { uniqueStoreName } from '../support/names.ts';
 import { rejectionOf, snapshot, tableDigest } from '../support/data-helpers.ts';
@@ -98,6 +99,18 @@ class UnconditionalStore implements ObjectStore {
   delete: ObjectStore['delete'] = (key) => this.inner.delete(key);
   put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<string | null> {
     return this.inner.put(key, body, { sha256: options.sha256 });
+  }
+}
+
+/** A target whose puts stop working after a number of them, as when the tab pushing is closed. */
+class DyingStore extends UnconditionalStore {
+  private puts = 0;
+  constructor(private readonly target: MemoryObjectStore, private readonly dieAfter: number) {
+    super(target);
+  }
+  override put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<string | null> {
+    if (++this.puts > this.dieAfter) return Promise.reject(new Error('the tab was closed'));
+    return this.target.put(key, body, options);
   }
 }
 
@@ -264,6 +277,55 @@ describe('sync: push and pull', () => {
     const b = await open();
     await b.sync.pull({ target, prefix: 'p', manifest: pushed.manifest });
     expect((await state(b)).groups).toEqual((await state(a)).groups);
+  });
+
+  it('resumes a push that was cut short: objects already uploaded are not sent again, HEAD moves only at the end', async () => {
+    const a = await open();
+    await populate(a);
+    const target = new MemoryObjectStore();
+    // The probe makes three puts; then two objects go up before the push dies.
+    const dying = new DyingStore(target, 5);
+    expect((await rejectionOf(a.sync.push({ target: dying, prefix: 'p', concurrency: 1 }))).message).toMatch(/closed/);
+    expect(await target.get('p/HEAD')).toBeNull();
+    expect((await target.list('p/objects/')).length).toBe(2);
+    // Resumed: the target is described the same way, so this is the same target to the store.
+    const resumed = await a.sync.push({ target: new UnconditionalStore(target), prefix: 'p', singleWriter: true, concurrency: 1 });
+    expect(resumed.reused.objects).toBe(2);
+    expect(resumed.uploaded.objects).toBeGreaterThan(2);
+    const b = await open();
+    await b.sync.pull({ target, prefix: 'p' });
+    expect((await state(b)).groups).toEqual((await state(a)).groups);
+  });
+
+  it('refuses metadata that does not match its manifest or holds definitions no store would make, and changes nothing', async () => {
+    const a = await open();
+    await populate(a);
+    const target = new MemoryObjectStore();
+    const { manifest } = await a.sync.push({ target, prefix: 'p' });
+    const m = await manifestOf(target, 'p', manifest);
+    const metadata = JSON.parse(new TextDecoder().decode((await target.get(`p/${m.metadata.key}`))!.body)) as Record<string, unknown[]>;
+    const b = await open();
+    const before = await state(b);
+    const variants: [RegExp, (copy: Record<string, unknown[]>) => void][] = [
+      [/definition of .* is not valid/, (copy) => ((copy['featureGroups']![0] as { features: { name: string }[] }).features[3]!.name = 'note"; DROP TABLE _larder_commits; --')],
+      [/model rain v99 has no weights/, (copy) => copy['models']!.push({ ...(copy['models']![0] as object), version: 99 })],
+      [/td_rain_v1_7 has no rows/, (copy) => copy['trainingDatasets']!.push({ ...(copy['trainingDatasets']![0] as object), version: 7, table: 'td_rain_v1_7' })],
+      [/does not hold registry records/, (copy) => delete copy['runs']],
+    ];
+    for (const [reason, mutate] of variants) {
+      const copy = structuredClone(metadata);
+      mutate(copy);
+      const bytes = new TextEncoder().encode(JSON.stringify(copy));
+      const sha = await sha256Hex(bytes);
+      await target.put(`p/objects/${sha}.json`, bytes);
+      const forged = new TextEncoder().encode(JSON.stringify({ ...m, metadata: { key: `objects/${sha}.json`, sha256: sha, size: bytes.byteLength } }));
+      const forgedKey = `manifests/${await sha256Hex(forged)}.json`;
+      await target.put(`p/${forgedKey}`, forged);
+      const error = await rejectionOf(b.sync.pull({ target, prefix: 'p', manifest: forgedKey }));
+      expect(error).toBeInstanceOf(SnapshotIntegrityError);
+      expect(error.message).toMatch(reason);
+    }
+    expect(await state(b)).toEqual(before);
   });
 
   it('says clearly when there is nothing to pull, and refuses to pull over data that never synced', async () => {
