@@ -405,6 +405,10 @@ export class IndexedDbRegistry implements Registry {
   }
 
   async restore(dump: RegistryDump, weights: ReadonlyMap<string, ArrayBuffer>): Promise<void> {
+    // Checked before the transaction starts: one that fails half-way must be aborted, not left to commit what it did.
+    for (const m of dump.models) {
+      if (!weights.has(weightsKey(m.name, m.version))) throw new NotFoundError(`The weights of model ${m.name} v${m.version} are missing.`);
+    }
     try {
       const tx = this.db.transaction([...DUMPED_STORES, 'modelChunks'], 'readwrite', { durability: 'strict' });
       const store = <N extends (typeof DUMPED_STORES)[number] | 'modelChunks'>(name: N) => tx.objectStore(name);
@@ -422,9 +426,7 @@ export class IndexedDbRegistry implements Registry {
       for (const m of dump.models) {
         const key = nameKey(m.name);
         writes.push(store('models').put({ ...m, nameKey: key }));
-        const data = weights.get(weightsKey(m.name, m.version));
-        if (data === undefined) throw new NotFoundError(`The weights of model ${m.name} v${m.version} are missing.`);
-        weightChunks(data).forEach((chunk, i) => writes.push(store('modelChunks').put(chunk, [key, m.version, i])));
+        weightChunks(weights.get(weightsKey(m.name, m.version))!).forEach((chunk, i) => writes.push(store('modelChunks').put(chunk, [key, m.version, i])));
       }
       for (const n of dump.modelNames) writes.push(store('modelNames').put({ nameKey: nameKey(n.name), lastVersion: n.lastVersion }));
       for (const a of dump.aliases) writes.push(store('aliases').put({ ...a, nameKey: nameKey(a.name), aliasKey: nameKey(a.alias) }));
@@ -433,7 +435,6 @@ export class IndexedDbRegistry implements Registry {
       for (const r of dump.pipelineRuns) writes.push(store('pipelineRuns').put({ ...r, pipelineKey: nameKey(r.pipeline) }));
       await Promise.all([...writes, tx.done]);
     } catch (error) {
-      if (error instanceof NotFoundError) throw error;
       wrap(error, 'replacing the registry with a snapshot');
     }
   }

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { deleteDB, openDB } from 'idb';
 import { IndexedDbRegistry, registryDbName } from '../../src/registry/indexeddb.ts';
 import { MemoryRegistry } from '../../src/registry/memory.ts';
-import type { CommitRecord, PipelineDefinition, PipelineRunRecord, Registry, RunRecord, TrainingDatasetRecord } from '../../src/registry/types.ts';
+import { weightsKey, type CommitRecord, type PipelineDefinition, type PipelineRunRecord, type Registry, type RunRecord, type TrainingDatasetRecord } from '../../src/registry/types.ts';
 import { InvalidNameError, NotFoundError } from '../../src/errors.ts';
 import { normalizeFeatureGroup } from '../../src/definitions/feature-group.ts';
 import { normalizeFeatureView, type FeatureViewDefinition } from '../../src/definitions/feature-view.ts';
@@ -260,6 +260,40 @@ function registryContract(label: string, open: () => Promise<{ registry: Registr
       await expect(registry.readWeights('rain', 1)).rejects.toBeInstanceOf(NotFoundError);
       expect((await registry.registerModel(modelRecord('rain'), new ArrayBuffer(0))).version).toBe(3); // 1 is not reused
       expect(new Uint8Array(await registry.readWeights('rain', 3))).toEqual(new Uint8Array(0));
+    });
+
+    it('dumps every record and restores a dump over other records, weights included, replacing everything', async () => {
+      const { registry: source } = await make();
+      await source.putFeatureGroup(group('Weather', 1));
+      await source.putCommits([commit(1, 'Weather', 1), commit(2, 'Weather', 1)]);
+      await source.putFeatureView(view('rain', 1));
+      await source.putTrainingDataset(dataset('rain', 1, 1));
+      await source.putRun(run('r1', 'rain', 5));
+      const weights = new Uint8Array(5 * 1024 * 1024).map((_, i) => i % 253);
+      await source.registerModel(modelRecord('rain'), weights.buffer);
+      await source.registerModel(modelRecord('rain'), new Uint8Array([9]).buffer);
+      await source.deleteModel('rain', 2);
+      await source.setAlias('rain', 'champion', 1, 'first');
+      await source.putPipeline(pipeline('daily', 3));
+      await source.putPipelineRun(pipelineRun('p1', 'daily', 4));
+      const dump = await source.dump();
+      expect(dump.commits.map((c) => c.commitId)).toEqual([1, 2]);
+      expect(dump.modelNames).toEqual([{ name: 'rain', lastVersion: 2 }]);
+
+      const { registry: target } = await make();
+      await target.putFeatureGroup(group('other', 3));
+      await target.registerModel(modelRecord('old'), new Uint8Array([1]).buffer);
+      const copy = JSON.parse(JSON.stringify(dump)) as typeof dump;
+      await expect(target.restore(copy, new Map())).rejects.toBeInstanceOf(NotFoundError);
+      expect((await target.listFeatureGroups()).map((g) => g.name)).toEqual(['other']); // refused: nothing replaced
+      await target.restore(copy, new Map([[weightsKey('rain', 1), weights.buffer]]));
+      expect(await target.dump()).toEqual(copy);
+      const restored = new Uint8Array(await target.readWeights('rain', 1));
+      expect(restored.length === weights.length && restored.every((x, i) => x === weights[i])).toBe(true);
+      await expect(target.readWeights('old', 1)).rejects.toBeInstanceOf(NotFoundError);
+      expect((await target.registerModel(modelRecord('rain'), new ArrayBuffer(1))).version).toBe(3); // 2 stays used
+      expect((await target.aliasHistory('rain')).map((c) => c.reason)).toEqual(['first']);
+      expect((await target.listPipelineRuns('daily')).map((r) => r.id)).toEqual(['p1']);
     });
   });
 }
