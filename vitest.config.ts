@@ -26,7 +26,7 @@ export default defineConfig({
         test: {
           name: 'browser',
           include: ['test/**/*.browser.test.ts'],
-          globalSetup: ['test/support/stream-servers.global.ts'],
+          globalSetup: ['test/support/stream-servers.global.ts', 'test/support/s3.global.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           browser: {

@@ -51,3 +51,7 @@ export type { RetryOptions } from './sync/retry.ts';
 export type { SnapshotInclude } from './sync/snapshot.ts';
 export type { Manifest, Head, PartEntry, GroupEntry, DatasetEntry, ModelEntry, ObjectEntry } from './sync/manifest.ts';
 export type { SyncStatus } from './rpc/store-api.ts';
+export {
+  S3ObjectStore, PresignedObjectStore, HttpObjectStore,
+  type S3ObjectStoreOptions, type PresignedObjectStoreOptions, type PresignRequest, type PresignedRequest, type HttpObjectStoreOptions,
+} from './sync/http-object-store.ts';

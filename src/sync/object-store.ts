@@ -96,14 +96,17 @@ export class MemoryObjectStore implements ObjectStore {
 
   constructor(readonly description = 'memory') {}
 
-  get(key: string): Promise<{ body: Uint8Array; etag: string } | null> {
+  // Async throughout: a bad key rejects the promise, as a network store's would.
+  async get(key: string): Promise<{ body: Uint8Array; etag: string } | null> {
+    await Promise.resolve();
     const object = this.objects.get(checkKey(key));
-    return Promise.resolve(object === undefined ? null : { body: object.body.slice(), etag: object.etag });
+    return object === undefined ? null : { body: object.body.slice(), etag: object.etag };
   }
 
-  head(key: string): Promise<ObjectInfo | null> {
+  async head(key: string): Promise<ObjectInfo | null> {
+    await Promise.resolve();
     const object = this.objects.get(checkKey(key));
-    return Promise.resolve(object === undefined ? null : { key, size: object.body.byteLength, etag: object.etag });
+    return object === undefined ? null : { key, size: object.body.byteLength, etag: object.etag, lastModified: object.lastModified };
   }
 
   async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<string | null> {
@@ -130,8 +133,8 @@ export class MemoryObjectStore implements ObjectStore {
     return Promise.resolve(found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)));
   }
 
-  delete(key: string): Promise<void> {
+  async delete(key: string): Promise<void> {
+    await Promise.resolve();
     this.objects.delete(checkKey(key));
-    return Promise.resolve();
   }
 }
