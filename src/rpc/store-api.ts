@@ -55,6 +55,8 @@ export interface SyncStatus {
   localChanges: boolean;
   /** No feature group, view, model, run or pipeline. */
   empty: boolean;
+  /** The SHA-256 of the store's records as a snapshot would hold them (with the base's `include`). */
+  metadataSha: string;
 }
 
 export interface StoreWorkerApi extends RegistryModelApi {

@@ -795,6 +795,7 @@ export class StoreService implements StoreWorkerApi {
       base: state === undefined || base === null ? null : { key: state.manifest, manifest: base, complete: state.complete },
       localChanges: base === null ? !empty : current.sha256 !== base.metadata.sha256,
       empty,
+      metadataSha: current.sha256,
     };
   }
 

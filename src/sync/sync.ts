@@ -192,11 +192,12 @@ export class Sync {
         { details: { target: target.description } },
       );
     }
-    const status = await this.api().syncStatus(id);
+    let status = await this.api().syncStatus(id);
     if (status.base !== null && !status.base.complete) {
       throw new SyncConflictError('A pull from this target was cut short; pull again before pushing.', { details: { reason: 'interrupted-pull' } });
     }
     const head = await this.readHead(options, prefix);
+    if (head !== null && head.head.manifest !== status.base?.key) status = await this.adopt(options, prefix, id, head.head.manifest, status);
     const base = status.base?.key ?? null;
     if (head !== null && head.head.manifest !== base) {
       throw new SyncConflictError(
@@ -254,6 +255,23 @@ export class Sync {
     await this.api().syncRecord(id, key, manifest);
     progress({ phase: 'done', objects: objects.length + 1, totalObjects: objects.length + 1, bytes: totalBytes + manifestBytes.byteLength, totalBytes: totalBytes + manifestBytes.byteLength });
     return { manifest: key, parent: manifest.parent, pushed: true, uploaded, reused };
+  }
+
+  /**
+   * When HEAD names a snapshot of exactly what this store holds — its own push whose answer was lost, or a pull whose
+   * records already match — the store takes it as its base instead of reporting a conflict.
+   */
+  private async adopt(options: SyncTarget, prefix: string, id: string, key: string, status: SyncStatus): Promise<SyncStatus> {
+    const manifest = await this.readManifest(options, prefix, key);
+    if (!Sync.holds(status, manifest)) return status;
+    await this.api().syncRecord(id, key, manifest);
+    return this.api().syncStatus(id);
+  }
+
+  /** Whether the store's records are exactly a manifest's (hashed with the same `include`). */
+  private static holds(status: SyncStatus, manifest: Manifest): boolean {
+    const include = status.base?.manifest.include ?? null;
+    return manifest.metadata.sha256 === status.metadataSha && canonicalJson(manifest.include) === canonicalJson(include);
   }
 
   /** Reads and verifies a manifest. */
@@ -317,6 +335,12 @@ export class Sync {
       return { manifest: key, applied: false, downloaded: { objects: 0, bytes: 0 } };
     }
     const interrupted = base !== null && !base.complete;
+    const manifest = await this.readManifest(options, prefix, key);
+    if (!interrupted && Sync.holds(status, manifest)) {
+      // The store holds this snapshot already (its own push whose answer was lost): nothing to download.
+      await this.api().syncRecord(id, key, manifest);
+      return { manifest: key, applied: false, downloaded: { objects: 0, bytes: 0 } };
+    }
     if (status.localChanges && !interrupted && options.overwrite !== true) {
       throw new SyncConflictError(
         base === null
@@ -325,7 +349,6 @@ export class Sync {
         { details: { reason: 'local-changes', base: base?.key ?? null } },
       );
     }
-    const manifest = await this.readManifest(options, prefix, key);
     // Objects of the base snapshot are in the store already, unless it changed since or its pull was cut short.
     const held = base !== null && base.complete && !status.localChanges ? base.manifest : null;
     const heldKeys = new Set(held === null ? [] : manifestObjects(held).map((o) => o.key));
