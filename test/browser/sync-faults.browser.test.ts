@@ -189,6 +189,51 @@ describe('sync through a faulty network to a real S3-compatible server', () => {
     expect((await rejectionOf(b.sync.push({ target: published, prefix: 'snap' }))).message).toMatch(/read-only/);
   });
 
+  it('lets exactly one of two stores move HEAD when both push on it at once', async () => {
+    const prefix = `race-${crypto.randomUUID()}`;
+    const target = new S3ObjectStore({ endpoint: gateway, bucket, ...credentials, prefix });
+    const a = await open();
+    const weather = await a.createFeatureGroup({ name: 'w', version: 1, primaryKey: 'city', eventTime: 'day', features: { city: 'string', day: 'timestamp', humidity: 'float64' } });
+    await weather.insert(rows(0, 10));
+    await a.sync.push({ target, prefix: '' });
+    const b = await open();
+    await b.sync.pull({ target, prefix: '' });
+    for (let round = 0; round < 5; round++) {
+      await weather.insert(rows(20 + round, 1));
+      await (await b.getFeatureGroup('w', 1)).insert(rows(40 + round, 1));
+      const results = await Promise.allSettled([a.sync.push({ target, prefix: '' }), b.sync.push({ target, prefix: '' })]);
+      const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+      expect(won.length).toBe(1);
+      const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')!;
+      expect((rejected.reason as LarderError).code).toBe('SYNC_CONFLICT');
+      const [winner, loser] = won[0] === 0 ? [a, b] : [b, a];
+      const head = parseHead((await target.get('HEAD'))!.body).manifest;
+      expect((await winner.sync.status({ target, prefix: '' })).base?.key).toBe(head);
+      await loser.sync.pull({ target, prefix: '', overwrite: true });
+      expect(await groupDigest(loser)).toEqual(await groupDigest(winner));
+    }
+  });
+
+  it('narrows a snapshot to some groups and models with include', async () => {
+    const prefix = `include-${crypto.randomUUID()}`;
+    const target = new S3ObjectStore({ endpoint: gateway, bucket, ...credentials, prefix });
+    const a = await open();
+    const kept = await a.createFeatureGroup({ name: 'kept', version: 1, primaryKey: 'city', eventTime: 'day', features: { city: 'string', day: 'timestamp', humidity: 'float64' } });
+    const left = await a.createFeatureGroup({ name: 'left', version: 1, primaryKey: 'city', eventTime: 'day', features: { city: 'string', day: 'timestamp', humidity: 'float64' } });
+    await kept.insert(rows(0, 10));
+    await left.insert(rows(0, 10));
+    await a.createFeatureView({ name: 'onkept', version: 1, query: kept.select(['humidity']) });
+    await a.createFeatureView({ name: 'onleft', version: 1, query: left.select(['humidity']) });
+    await a.sync.push({ target, prefix: '', include: { featureGroups: ['KEPT'] } });
+    const b = await open();
+    await b.sync.pull({ target, prefix: '' });
+    expect((await b.listFeatureGroups()).map((g) => g.name)).toEqual(['kept']);
+    expect((await b.listFeatureViews()).map((v) => v.name)).toEqual(['onkept']);
+    expect(await groupDigest(b)).toEqual([(await groupDigest(a)).find((d) => d.startsWith('kept@'))]);
+    // The pusher's own unpushed groups are not "changes" to a snapshot narrowed to others.
+    expect((await a.sync.status({ target, prefix: '' })).localChanges).toBe(false);
+  });
+
   it('refuses plain s3rver, which ignores conditional writes, unless told there is a single writer', async () => {
     const prefix = `direct-${crypto.randomUUID()}`;
     const target = new S3ObjectStore({ endpoint: direct, bucket, ...credentials, prefix });
