@@ -28,7 +28,7 @@ export interface SyncTarget {
 
 /** Progress of a push or pull, in objects and bytes moved. */
 export interface SyncProgress {
-  phase: 'checking' | 'snapshotting' | 'uploading' | 'downloading' | 'verifying' | 'applying' | 'done';
+  phase: 'checking' | 'snapshotting' | 'uploading' | 'downloading' | 'applying' | 'done';
   objects?: number;
   totalObjects?: number;
   bytes?: number;
@@ -225,7 +225,9 @@ export class Sync {
         reused.bytes += object.size;
       } else {
         const sha256 = await sha256Base64(object.bytes);
-        await withRetries(() => target.put(key, object.bytes, { ifNoneMatch: conditional ? '*' : undefined, sha256, signal }), options.retry, signal);
+        // A wrong-sized object under this key is a torn upload (stores that write in place keep them): overwritten.
+        const ifNoneMatch = conditional && present === null ? '*' : undefined;
+        await withRetries(() => target.put(key, object.bytes, { ifNoneMatch, sha256, signal }), options.retry, signal);
         uploaded.objects++;
         uploaded.bytes += object.size;
       }
