@@ -9,6 +9,7 @@
 //   npm run bench -- online: the online store benchmark, see online-run.mjs
 //   npm run bench -- train: the training and model registry benchmark, see train-run.mjs
 //   npm run bench -- deploy: the deployment (online predict, batch inference) benchmark, see deploy-run.mjs
+//   npm run bench -- sync: the sync (push and pull through an S3-compatible server) benchmark, see sync-run.mjs
 //
 // Serves bench/ with Vite, drives Debian's Chromium with Playwright (a persistent profile, so OPFS and IndexedDB
 // are on disk as in a real tab), samples memory and CPU time of every Chromium process from /proc, prints a table,
@@ -377,10 +378,10 @@ async function report(results, prepared, started, extra) {
   console.log(`results written to ${path.relative(process.cwd(), out)}`);
 }
 
-// Which suite: `node bench/run.mjs [ingest|pit|online|train|deploy|all]` or BENCH_SUITE (default all). The point-in-time and online suites
+// Which suite: `node bench/run.mjs [ingest|pit|online|train|deploy|sync|all]` or BENCH_SUITE (default all). The point-in-time and online suites
 // live in pit-run.mjs and online-run.mjs and reuse this file's Vite, browser and settling helpers.
 const SUITE = process.argv[2] ?? process.env['BENCH_SUITE'] ?? 'all';
-if (!['ingest', 'pit', 'online', 'train', 'deploy', 'all'].includes(SUITE)) throw new Error(`Unknown suite '${SUITE}': use ingest, pit, online, train, deploy or all.`);
+if (!['ingest', 'pit', 'online', 'train', 'deploy', 'sync', 'all'].includes(SUITE)) throw new Error(`Unknown suite '${SUITE}': use ingest, pit, online, train, deploy, sync or all.`);
 
 async function runSuites() {
   if (SUITE === 'ingest' || SUITE === 'all') await main();
@@ -399,6 +400,10 @@ async function runSuites() {
   if (SUITE === 'deploy' || SUITE === 'all') {
     const { runDeployBench } = await import('./deploy-run.mjs');
     await runDeployBench({ startVite, launchBrowser, settle, table, codeVersion });
+  }
+  if (SUITE === 'sync' || SUITE === 'all') {
+    const { runSyncBench } = await import('./sync-run.mjs');
+    await runSyncBench({ startVite, launchBrowser, settle, table, codeVersion });
   }
 }
 

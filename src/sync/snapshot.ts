@@ -79,7 +79,8 @@ async function newObject(bytes: Uint8Array, extension: 'parquet' | 'json' | 'bin
 async function parquetObject(ipc: Uint8Array): Promise<NewObject> {
   await parquet();
   const properties = new WriterPropertiesBuilder().setCompression(Compression.SNAPPY).setCreatedBy('larder').build();
-  // DuckDB's IPC stream has no end-of-stream marker, which parquet-wasm insists on: written again, it has one.
+  // parquet-wasm cannot read DuckDB's IPC bytes as they come ("failed to fill whole buffer"; appending an
+  // end-of-stream marker does not help): written again by Arrow JS, it can.
   const stream = tableToIPC(tableFromIPC(ipc), 'stream');
   return newObject(writeParquet(WasmTable.fromIPCStream(stream), properties), 'parquet');
 }
@@ -242,7 +243,8 @@ function objectBytes(objects: Map<string, Uint8Array>, entry: ObjectEntry): Uint
 
 /**
  * Applies a snapshot: the offline store in one DuckDB transaction, then the registry in one IndexedDB transaction.
- * Returns the definitions of the groups held before and after (the caller rebuilds their online rows).
+ * Returns the definitions of the groups whose rows changed, as held before and after (the caller rebuilds their
+ * online rows).
  */
 export async function applySnapshot(
   offline: DuckDbOfflineStore,
@@ -285,6 +287,7 @@ export async function applySnapshot(
     weights.set(weightsKey(model.name, model.version), bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
   }
   const before = await registry.listFeatureGroups();
+  const untouched = new Set(groups.filter((g) => !g.rebuild && g.removeRanges.length === 0 && g.parts.length === 0).map((g) => `${nameKey(g.definition.name)}@${g.definition.version}`));
   await offline.applySnapshot({
     groups,
     datasets,
@@ -292,5 +295,6 @@ export async function applySnapshot(
     sync: { target: snapshot.target, manifest: snapshot.manifestKey, body: JSON.stringify(manifest) },
   });
   await registry.restore(metadata, weights);
-  return { before, after: metadata.featureGroups };
+  const changed = (d: FeatureGroupDefinition) => !untouched.has(`${nameKey(d.name)}@${d.version}`);
+  return { before: before.filter(changed), after: metadata.featureGroups.filter(changed) };
 }

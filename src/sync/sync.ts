@@ -103,6 +103,12 @@ function checkPrefix(prefix: unknown): string {
   return trimmed;
 }
 
+function hexToBase64(hex: string): string {
+  let binary = '';
+  for (let i = 0; i < hex.length; i += 2) binary += String.fromCharCode(parseInt(hex.slice(i, i + 2), 16));
+  return btoa(binary);
+}
+
 /** Runs tasks with at most `limit` at once; the first failure rejects (running ones finish, no new one starts). */
 async function inParallel<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -123,7 +129,8 @@ async function inParallel<T>(items: readonly T[], limit: number, task: (item: T)
 
 /** The push and pull side of a store (see the module comment). Get it as `store.sync`. */
 export class Sync {
-  private readonly probed = new WeakMap<ObjectStore, Map<string, boolean>>();
+  /** Probe results by target id: a new target object for the same bucket and prefix is not probed again. */
+  private readonly probed = new Map<string, boolean>();
 
   /** @internal */
   constructor(
@@ -149,9 +156,8 @@ export class Sync {
 
   /** Whether the target refuses a create-only write over an existing key and a write with a stale ETag. */
   private async honoursConditions(options: SyncTarget, prefix: string): Promise<boolean> {
-    let known = this.probed.get(options.target);
-    if (known === undefined) this.probed.set(options.target, (known = new Map<string, boolean>()));
-    const cached = known.get(prefix);
+    const id = Sync.targetId(options, prefix);
+    const cached = this.probed.get(id);
     if (cached !== undefined) return cached;
     const key = keyIn(prefix, `probes/${crypto.randomUUID()}`);
     const body = new TextEncoder().encode('larder conditional-write probe');
@@ -164,7 +170,7 @@ export class Sync {
     } finally {
       await withRetries(() => options.target.delete(key, { signal: options.signal }), options.retry, options.signal).catch(() => undefined);
     }
-    known.set(prefix, honoured);
+    this.probed.set(id, honoured);
     return honoured;
   }
 
@@ -224,7 +230,7 @@ export class Sync {
         reused.objects++;
         reused.bytes += object.size;
       } else {
-        const sha256 = await sha256Base64(object.bytes);
+        const sha256 = hexToBase64(object.sha256);
         // A wrong-sized object under this key is a torn upload (stores that write in place keep them): overwritten.
         const ifNoneMatch = conditional && present === null ? '*' : undefined;
         await withRetries(() => target.put(key, object.bytes, { ifNoneMatch, sha256, signal }), options.retry, signal);
