@@ -1,3 +1,4 @@
+import { nameKey } from '../definitions/names.ts';
 import type { FeatureGroupDefinition } from '../definitions/feature-group.ts';
 import type { ValidationReport } from '../definitions/expectations.ts';
 import type { FeatureViewDefinition } from '../definitions/feature-view.ts';
@@ -255,7 +256,7 @@ export interface RegistryDump {
 
 /** The key of a model version's weights in {@link Registry.restore}. */
 export function weightsKey(name: string, version: number): string {
-  return `${name}\u0000${version}`;
+  return `${nameKey(name)}\u0000${version}`;
 }
 
 /**

@@ -49,22 +49,27 @@ export interface BatchRequest extends IngestRequest {
 
 /** Where the store stands with one sync target. */
 export interface SyncStatus {
-  /** The manifest last pushed to or pulled from the target; `complete` is false after a pull that was cut short. */
+  /** The snapshot last pushed to or pulled from the target; `complete` is false after a pull that was cut short. */
   base: { key: string; manifest: Manifest; complete: boolean } | null;
-  /** Whether the store's records differ from the base manifest's (or, without a base, whether it holds anything). */
+  /** A push whose HEAD move may or may not have happened (its answer was lost, or its tab closed). */
+  pending: { key: string; manifest: Manifest } | null;
+  /** Whether the store changed since the base (or, without a base, whether it holds anything): a pull would drop it. */
   localChanges: boolean;
   /** No feature group, view, model, run or pipeline. */
   empty: boolean;
-  /** The SHA-256 of the store's records as a snapshot would hold them (with the base's `include`). */
+  /** @internal The SHA-256 of the store's records as a snapshot with the `include` asked for would hold them. */
   metadataSha: string;
 }
 
 export interface StoreWorkerApi extends RegistryModelApi {
-  syncStatus(target: string): Promise<SyncStatus>;
-  /** The objects and manifest draft of a snapshot (only objects the parent does not hold). */
-  syncExport(request: { store: string; include: SnapshotInclude | null; parent: Manifest | null }): Promise<{ draft: ManifestDraft; objects: NewObject[] }>;
-  /** Records a pushed manifest as the target's base. */
-  syncRecord(target: string, key: string, manifest: Manifest): Promise<void>;
+  syncStatus(target: string, include: Manifest['include']): Promise<SyncStatus>;
+  /** The objects and manifest draft of a snapshot (only objects the parent does not hold), and the store's fingerprint. */
+  syncExport(request: { store: string; include: SnapshotInclude | null; parent: Manifest | null }): Promise<{ draft: ManifestDraft; objects: NewObject[]; localSha: string }>;
+  /** Records a push about to move HEAD (`pending`), or a manifest as the target's base (a null fingerprint: now's). */
+  syncRecord(target: string, key: string, manifest: Manifest, localSha: string | null, pending: boolean): Promise<void>;
+  syncPendingPush(target: string): Promise<{ key: string; manifest: Manifest; localSha: string } | null>;
+  /** The keys of the objects a pull of `manifest` must download, given the base the store holds. */
+  syncNeeds(base: Manifest | null, manifest: Manifest, metadata: Uint8Array): Promise<string[]>;
   /** Applies a verified snapshot, rebuilds the online rows and announces the aliases. */
   syncApply(snapshot: SnapshotToApply): Promise<void>;
   open(request: OpenRequest): Promise<void>;

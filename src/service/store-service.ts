@@ -36,7 +36,8 @@ import { OnDemandRegistry, type OnDemandFeature } from '../transforms/on-demand.
 import { aliasChannelName, rollbackTarget, type AliasMoved } from '../pipelines/deployment.ts';
 import type { Manifest } from '../sync/manifest.ts';
 import {
-  applySnapshot, exportSnapshot, metadataBytes, snapshotMetadata, type ManifestDraft, type NewObject, type SnapshotInclude, type SnapshotToApply,
+  applySnapshot, exportSnapshot, fingerprint, metadataBytes, neededObjects, parseSyncState, snapshotMetadata,
+  type ManifestDraft, type NewObject, type SnapshotInclude, type SnapshotToApply, type SyncState,
 } from '../sync/snapshot.ts';
 import type { SyncStatus } from '../rpc/store-api.ts';
 
@@ -783,45 +784,59 @@ export class StoreService implements StoreWorkerApi {
 
   // Sync: the worker's half (src/sync/snapshot.ts); the network half runs on the caller's thread (src/sync/sync.ts).
 
-  async syncStatus(target: string): Promise<SyncStatus> {
+  async syncStatus(target: string, include: Manifest['include']): Promise<SyncStatus> {
     const { registry, offline } = this.open_();
     await this.datasets.drain();
-    const state = await offline.syncState(target);
-    const base = state === undefined ? null : (JSON.parse(state.body) as Manifest);
+    const state = parseSyncState(await offline.syncState(target));
     const dump = await registry.dump();
-    const current = await metadataBytes(snapshotMetadata(dump, base?.include ?? null));
     const empty = dump.featureGroups.length === 0 && dump.featureViews.length === 0 && dump.models.length === 0 && dump.runs.length === 0 && dump.pipelines.length === 0;
+    const local = await fingerprint(dump);
     return {
-      base: state === undefined || base === null ? null : { key: state.manifest, manifest: base, complete: state.complete },
-      localChanges: base === null ? !empty : current.sha256 !== base.metadata.sha256,
+      base: state.base === null ? null : { key: state.base.key, manifest: state.base.manifest, complete: state.base.complete },
+      pending: state.pending === null ? null : { key: state.pending.key, manifest: state.pending.manifest },
+      localChanges: state.base === null ? !empty : state.base.localSha !== local,
       empty,
-      metadataSha: current.sha256,
+      metadataSha: (await metadataBytes(snapshotMetadata(dump, include))).sha256,
     };
   }
 
-  async syncExport(request: { store: string; include: SnapshotInclude | null; parent: Manifest | null }): Promise<{ draft: ManifestDraft; objects: NewObject[] }> {
+  async syncExport(request: { store: string; include: SnapshotInclude | null; parent: Manifest | null }): Promise<{ draft: ManifestDraft; objects: NewObject[]; localSha: string }> {
     const { registry, offline } = this.open_();
     await this.datasets.drain();
     const result = await exportSnapshot(offline, registry, request);
     return Comlink.transfer(result, result.objects.map((o) => o.bytes.buffer as ArrayBuffer));
   }
 
-  async syncRecord(target: string, key: string, manifest: Manifest): Promise<void> {
-    await this.open_().offline.recordSync({ target, manifest: key, body: JSON.stringify(manifest) });
+  /** Records a push about to move HEAD (before the compare-and-swap), or — `pending: false` — one that did. */
+  async syncRecord(target: string, key: string, manifest: Manifest, localSha: string | null, pending: boolean): Promise<void> {
+    const { registry, offline } = this.open_();
+    const state = parseSyncState(await offline.syncState(target));
+    // A base taken over without a push (see Sync.adopt) is fingerprinted now.
+    const sha = localSha ?? (await fingerprint(await registry.dump()));
+    const next: SyncState = pending
+      ? { base: state.base, pending: { key, manifest, localSha: sha } }
+      : { base: { key, manifest, complete: true, localSha: sha }, pending: null };
+    await offline.writeSyncState(target, JSON.stringify(next));
+  }
+
+  /** The pending push recorded for a target, with the fingerprint the store had when it was made. */
+  async syncPendingPush(target: string): Promise<{ key: string; manifest: Manifest; localSha: string } | null> {
+    return parseSyncState(await this.open_().offline.syncState(target)).pending;
+  }
+
+  async syncNeeds(base: Manifest | null, manifest: Manifest, metadata: Uint8Array): Promise<string[]> {
+    return neededObjects(this.open_().registry, base, manifest, metadata);
   }
 
   async syncApply(snapshot: SnapshotToApply): Promise<void> {
     const state = this.open_();
     await this.datasets.drain();
-    // Model weights this store already holds for the base manifest are read here rather than downloaded again.
-    for (const model of snapshot.base?.models ?? []) {
-      if (!snapshot.objects.has(model.key) && snapshot.manifest.models.some((m) => m.key === model.key)) {
-        snapshot.objects.set(model.key, new Uint8Array(await state.registry.readWeights(model.name, model.version)));
-      }
-    }
-    const { before, after } = await applySnapshot(state.offline, state.registry, snapshot);
-    await state.offline.recordSync({ target: snapshot.target, manifest: snapshot.manifestKey, body: JSON.stringify(snapshot.manifest) });
-    // The online store is derived: every group's online rows are rebuilt from the offline rows now held.
+    const sync = parseSyncState(await state.offline.syncState(snapshot.target));
+    const { before, after } = await applySnapshot(state.offline, state.registry, snapshot, sync);
+    const localSha = await fingerprint(await state.registry.dump());
+    const done: SyncState = { base: { key: snapshot.manifestKey, manifest: snapshot.manifest, complete: true, localSha }, pending: null };
+    await state.offline.writeSyncState(snapshot.target, JSON.stringify(done));
+    // The online store is derived: the online rows of groups whose rows changed are rebuilt from the offline rows.
     for (const definition of [...before, ...after]) {
       await this.onlineLock(definition).run(() => state.online.clear(onlineGroupKey(definition)));
     }

@@ -496,7 +496,9 @@ export class S3ObjectStore implements ObjectStore {
     });
     // The bucket's base URL: `http://host/base/bucket` (path) or `http://bucket.host/base` (virtual-hosted).
     const bucketUrl = style === 'path' ? `${endpoint.origin}${endpoint.path}/${encodeSegment(bucket)}` : `${endpoint.protocol}//${bucket}.${endpoint.host}${endpoint.path}`;
-    this.description = `s3://${bucket}${root === '' ? '' : `/${root.slice(0, -1)}`}`;
+    // The endpoint's host is part of it: two services with a bucket of the same name are two targets (sync keeps its
+    // state per description). No credential is.
+    this.description = `s3://${bucket}${root === '' ? '' : `/${root.slice(0, -1)}`} at ${endpoint.host}`;
     const sign = async (method: ObjectMethod, url: string, headers: Headers, signal: AbortSignal | undefined): Promise<PreparedRequest> => {
       signal?.throwIfAborted();
       // The payload is not hashed into the signature (UNSIGNED-PAYLOAD, as browsers' S3 clients do); the optional
@@ -753,6 +755,8 @@ export class HttpObjectStore implements ObjectStore {
       throw new InvalidArgumentError(`The baseUrl ${JSON.stringify(text)} is not a URL.`, { cause: error });
     }
     if (base.search !== '' || base.hash !== '') throw new InvalidArgumentError(`The baseUrl ${JSON.stringify(text)} must not carry a query or fragment.`);
+    // A credential in the URL would end up in descriptions, messages and the store's sync state.
+    if (base.username !== '' || base.password !== '') throw new InvalidArgumentError('The baseUrl must not carry a user name or password.');
     const folder = base.href.endsWith('/') ? base.href : `${base.href}/`;
     this.description = folder;
     this.target = {

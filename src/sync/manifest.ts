@@ -41,8 +41,8 @@ export interface GroupEntry {
   /** The group's commit ledger (deletes included). */
   commits: CommitRecord[];
   /**
-   * Deletes since the parent manifest: each delete commit and the parts it made rewrite (their keys in the parent).
-   * The rewritten parts hold no deleted row; the replaced ones are kept only by older manifests.
+   * Deletes since the parent manifest: each delete commit, with the parts of the parent rewritten since (by these
+   * deletes) without the deleted rows; the replaced parts are kept only by older manifests.
    */
   tombstones: { commitId: number; committedAt: number; rows: number; replaced: string[] }[];
 }
@@ -50,6 +50,8 @@ export interface GroupEntry {
 /** A training dataset's rows (the table a training dataset record names). */
 export interface DatasetEntry extends ObjectEntry {
   table: string;
+  /** When the training dataset record was made: a table name can come back for another dataset. */
+  createdAt: number;
   rows: number;
 }
 
@@ -125,6 +127,15 @@ export function manifestSha(key: string): string {
   return match[1]!;
 }
 
+/** Strict UTF-8 JSON (a file that is not JSON is reported as `notJson`). */
+export function parseJsonBytes(bytes: Uint8Array, notJson: () => never): unknown {
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    return notJson();
+  }
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -155,12 +166,7 @@ function objectEntry(value: unknown, key: string, extension: string): ObjectEntr
 
 /** Parses and checks a `HEAD` object. */
 export function parseHead(bytes: Uint8Array): Head {
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch {
-    bad(HEAD_KEY, 'it is not JSON');
-  }
+  const value = parseJsonBytes(bytes, () => bad(HEAD_KEY, 'it is not JSON'));
   if (!isRecord(value) || value['format'] !== 'larder-snapshot-head') bad(HEAD_KEY, 'it is not a Larder snapshot pointer');
   manifestSha(text(value['manifest'], 'the manifest key', HEAD_KEY));
   return { format: 'larder-snapshot-head', manifest: value['manifest'] as string, createdAt: count(value['createdAt'], 'createdAt', HEAD_KEY) };
@@ -173,12 +179,7 @@ export function parseHead(bytes: Uint8Array): Head {
  */
 export function parseManifest(key: string, bytes: Uint8Array): Manifest {
   const own = manifestSha(key);
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch {
-    bad(key, 'it is not JSON');
-  }
+  const value = parseJsonBytes(bytes, () => bad(key, 'it is not JSON'));
   if (!isRecord(value) || value['format'] !== SNAPSHOT_FORMAT) bad(key, 'it is not a Larder snapshot manifest');
   if (value['formatVersion'] !== SNAPSHOT_FORMAT_VERSION) bad(key, `format version ${String(value['formatVersion'])} is not supported (this Larder reads ${SNAPSHOT_FORMAT_VERSION})`);
   if (value['metadataSchema'] !== METADATA_SCHEMA) bad(key, `its metadata schema ${String(value['metadataSchema'])} is not supported (this Larder reads ${METADATA_SCHEMA})`);
@@ -204,6 +205,7 @@ export function parseManifest(key: string, bytes: Uint8Array): Manifest {
     const commits = array(g['commits'], 'commits', key).map((c) => {
       if (!isRecord(c)) bad(key, 'a commit must be an object');
       count(c['commitId'], 'a commit id', key);
+      if (typeof c['group'] !== 'string' || c['group'].toLowerCase() !== name.toLowerCase() || c['version'] !== version) bad(key, `a commit of ${name} v${version} names another group`);
       if (!['append', 'upsert', 'delete'].includes(c['kind'] as string)) bad(key, 'a commit kind must be append, upsert or delete');
       return c as unknown as CommitRecord;
     });
@@ -222,7 +224,7 @@ export function parseManifest(key: string, bytes: Uint8Array): Manifest {
     if (!isRecord(d)) bad(key, 'a dataset entry must be an object');
     const table = text(d['table'], 'a dataset table', key);
     if (!/^td_[a-z0-9_]+$/.test(table)) bad(key, `dataset table ${JSON.stringify(table).slice(0, 200)} is not a Larder training dataset table`);
-    return { ...objectEntry(d, key, 'parquet'), table, rows: count(d['rows'], 'a dataset row count', key) };
+    return { ...objectEntry(d, key, 'parquet'), table, createdAt: count(d['createdAt'], 'a dataset time', key), rows: count(d['rows'], 'a dataset row count', key) };
   });
   const models = array(value['models'], 'models', key).map((m): ModelEntry => {
     if (!isRecord(m)) bad(key, 'a model entry must be an object');

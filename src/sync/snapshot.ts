@@ -7,12 +7,12 @@ import { tableFromIPC, tableToIPC } from 'apache-arrow';
 import initParquet, { Compression, Table as WasmTable, WriterPropertiesBuilder, readParquet, writeParquet } from 'parquet-wasm/esm';
 import parquetWasmUrl from 'parquet-wasm/esm/parquet_wasm_bg.wasm?url';
 import { normalizeFeatureGroup, type FeatureGroupDefinition } from '../definitions/feature-group.ts';
-import { nameKey } from '../definitions/names.ts';
-import { SnapshotIntegrityError } from '../errors.ts';
+import { NAME_PATTERN, nameKey, validateName } from '../definitions/names.ts';
+import { InvalidArgumentError, SnapshotIntegrityError } from '../errors.ts';
 import type { DuckDbOfflineStore, SnapshotApplyPlan } from '../offline/duckdb/offline-store.ts';
-import { weightsKey, type Registry, type RegistryDump } from '../registry/types.ts';
+import { weightsKey, type CommitRecord, type Registry, type RegistryDump, type TrainingDatasetRecord } from '../registry/types.ts';
 import {
-  METADATA_SCHEMA, SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION, canonicalJson, objectKey, type DatasetEntry, type GroupEntry, type Manifest,
+  METADATA_SCHEMA, SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION, canonicalJson, objectKey, parseJsonBytes, type DatasetEntry, type GroupEntry, type Manifest,
   type ModelEntry, type ObjectEntry, type PartEntry,
 } from './manifest.ts';
 import { sha256Hex } from './object-store.ts';
@@ -55,14 +55,39 @@ export function snapshotMetadata(dump: RegistryDump, include: SnapshotInclude | 
     statistics: [],
     featureViews: views,
     trainingDatasets: dump.trainingDatasets.filter((d) => viewKeys.has(`${nameKey(d.view)}@${d.viewVersion}`)),
-    runs: dump.runs.filter((r) => model(r.model)),
+    // Runs still in flight are left out: elsewhere they would be marked interrupted at the next open.
+    runs: dump.runs.filter((r) => model(r.model) && r.status !== 'running'),
     models: dump.models.filter((m) => model(m.name)),
     modelNames: dump.modelNames.filter((m) => model(m.name)),
     aliases: dump.aliases.filter((a) => model(a.name)),
     aliasHistory: dump.aliasHistory.filter((a) => model(a.name)),
     pipelines: dump.pipelines.filter((p) => p.outputs.every((o) => group(o.group))),
-    pipelineRuns: dump.pipelineRuns.filter((r) => dump.pipelines.some((p) => nameKey(p.name) === nameKey(r.pipeline) && p.outputs.every((o) => group(o.group)))),
+    pipelineRuns: dump.pipelineRuns.filter((r) => r.status !== 'running' && dump.pipelines.some((p) => nameKey(p.name) === nameKey(r.pipeline) && p.outputs.every((o) => group(o.group)))),
   };
+}
+
+/**
+ * A hash of everything the store holds that a pull would replace: its records as a whole-store snapshot would carry
+ * them, pipeline run logs aside (the commits a run made are in the ledger already). Equal before and after means no
+ * local change.
+ */
+export async function fingerprint(dump: RegistryDump): Promise<string> {
+  return (await metadataBytes({ ...snapshotMetadata(dump, null), pipelineRuns: [] })).sha256;
+}
+
+/** What sync knows about one target, kept by the offline store as JSON. */
+export interface SyncState {
+  /**
+   * The snapshot the store last pushed or pulled, and the store's fingerprint then. `complete` is false after a pull
+   * whose registry half did not happen (the next pull applies everything again).
+   */
+  base: { key: string; manifest: Manifest; complete: boolean; localSha: string | null } | null;
+  /** A push about to move HEAD: should HEAD name it later, the push happened even if its answer was lost. */
+  pending: { key: string; manifest: Manifest; localSha: string } | null;
+}
+
+export function parseSyncState(text: string | undefined): SyncState {
+  return text === undefined ? { base: null, pending: null } : (JSON.parse(text) as SyncState);
 }
 
 /** The canonical bytes of snapshot metadata and their SHA-256: equal records give equal hashes. */
@@ -94,49 +119,69 @@ export async function exportSnapshot(
   offline: DuckDbOfflineStore,
   registry: Registry,
   request: { store: string; include: SnapshotInclude | null; parent: Manifest | null },
-): Promise<{ draft: ManifestDraft; objects: NewObject[] }> {
-  const metadata = snapshotMetadata(await registry.dump(), request.include);
+): Promise<{ draft: ManifestDraft; objects: NewObject[]; localSha: string }> {
+  // Read under the offline store's write lock, so that no commit lands between the records, the ledgers and the
+  // rows; encoded after it, so that writes wait only for the reads.
+  const parent = request.parent;
+  const read = await offline.exclusive(async () => {
+    const dump = await registry.dump();
+    const metadata = snapshotMetadata(dump, request.include);
+    const groups: { definition: FeatureGroupDefinition; ledger: CommitRecord[]; kept: PartEntry[]; replaced: string[]; parentHigh: number; fresh: { first: number; last: number; ipc: Uint8Array; rows: number }[] }[] = [];
+    for (const definition of metadata.featureGroups) {
+      const ledger = await offline.ledger(definition);
+      const high = ledger.at(-1)?.commitId ?? 0;
+      const before = parent?.groups.find((g) => nameKey(g.name) === nameKey(definition.name) && g.version === definition.version);
+      const parentHigh = before?.commits.at(-1)?.commitId ?? 0;
+      const group = { definition, ledger, kept: [] as PartEntry[], replaced: [] as string[], parentHigh, fresh: [] as { first: number; last: number; ipc: Uint8Array; rows: number }[] };
+      const read = async (first: number, last: number) => {
+        const { ipc, rows } = await offline.exportRows(definition, first, last);
+        if (rows > 0) group.fresh.push({ first, last, ipc, rows });
+      };
+      // A part whose rows are all still there is reused; one that lost rows to deletes is written again without them.
+      for (const part of before?.parts ?? []) {
+        if ((await offline.countRows(definition, part.firstCommit, part.lastCommit)) === part.rows) group.kept.push(part);
+        else {
+          group.replaced.push(part.key);
+          await read(part.firstCommit, part.lastCommit);
+        }
+      }
+      if (high > parentHigh) await read(parentHigh + 1, high);
+      groups.push(group);
+    }
+    const datasets: { record: TrainingDatasetRecord; known: DatasetEntry | undefined; ipc: Uint8Array | null }[] = [];
+    for (const record of metadata.trainingDatasets) {
+      // A table name comes back after its view is deleted and made again: the record's creation time tells them apart.
+      const known = parent?.datasets.find((d) => d.table === record.table && d.createdAt === record.createdAt);
+      datasets.push({ record, known, ipc: known === undefined ? await offline.exportTable(record.table) : null });
+    }
+    return { dump, metadata, groups, datasets };
+  });
+  const { metadata } = read;
+  const localSha = await fingerprint(read.dump);
   const objects: NewObject[] = [];
   const metadataObject = await newObject((await metadataBytes(metadata)).bytes, 'json');
   objects.push(metadataObject);
-  const parent = request.parent;
   const groups: GroupEntry[] = [];
-  for (const definition of metadata.featureGroups) {
-    const ledger = await offline.ledger(definition);
-    const high = ledger.at(-1)?.commitId ?? 0;
-    const before = parent?.groups.find((g) => nameKey(g.name) === nameKey(definition.name) && g.version === definition.version);
-    const parentHigh = before?.commits.at(-1)?.commitId ?? 0;
-    const parts: PartEntry[] = [];
-    const replaced: string[] = [];
-    const addPart = async (first: number, last: number): Promise<void> => {
-      const { ipc, rows } = await offline.exportRows(definition, first, last);
-      if (rows === 0) return;
-      const object = await parquetObject(ipc);
+  for (const group of read.groups) {
+    const parts = [...group.kept];
+    for (const fresh of group.fresh) {
+      const object = await parquetObject(fresh.ipc);
       objects.push(object);
-      parts.push({ key: object.key, sha256: object.sha256, size: object.size, rows, firstCommit: first, lastCommit: last });
-    };
-    for (const part of before?.parts ?? []) {
-      if ((await offline.countRows(definition, part.firstCommit, part.lastCommit)) === part.rows) parts.push(part);
-      else {
-        replaced.push(part.key);
-        await addPart(part.firstCommit, part.lastCommit);
-      }
+      parts.push({ key: object.key, sha256: object.sha256, size: object.size, rows: fresh.rows, firstCommit: fresh.first, lastCommit: fresh.last });
     }
-    if (high > parentHigh) await addPart(parentHigh + 1, high);
-    const tombstones = ledger
-      .filter((c) => c.kind === 'delete' && c.commitId > parentHigh)
-      .map((c) => ({ commitId: c.commitId, committedAt: c.committedAt, rows: c.rowCount, replaced }));
-    groups.push({ name: definition.name, version: definition.version, parts, commits: ledger, tombstones });
+    parts.sort((a, b) => a.firstCommit - b.firstCommit);
+    const tombstones = group.ledger
+      .filter((c) => c.kind === 'delete' && c.commitId > group.parentHigh)
+      .map((c) => ({ commitId: c.commitId, committedAt: c.committedAt, rows: c.rowCount, replaced: group.replaced }));
+    groups.push({ name: group.definition.name, version: group.definition.version, parts, commits: group.ledger, tombstones });
   }
   const datasets: DatasetEntry[] = [];
-  for (const record of metadata.trainingDatasets) {
-    const known = parent?.datasets.find((d) => d.table === record.table);
+  for (const { record, known, ipc } of read.datasets) {
     if (known !== undefined) datasets.push(known);
     else {
-      const ipc = await offline.exportTable(record.table);
-      const object = await parquetObject(ipc);
+      const object = await parquetObject(ipc!);
       objects.push(object);
-      datasets.push({ key: object.key, sha256: object.sha256, size: object.size, table: record.table, rows: tableFromIPC(ipc).numRows });
+      datasets.push({ key: object.key, sha256: object.sha256, size: object.size, table: record.table, createdAt: record.createdAt, rows: tableFromIPC(ipc).numRows });
     }
   }
   const models: ModelEntry[] = [];
@@ -149,16 +194,13 @@ export async function exportSnapshot(
       models.push({ key: object.key, sha256: object.sha256, size: object.size, name: record.name, version: record.version });
     }
   }
-  const commitHigh = Math.max(0, ...metadata.commits.map((c) => c.commitId));
+  const commitHigh = groups.reduce((high, g) => g.commits.reduce((h, c) => Math.max(h, c.commitId), high), 0);
   const draft: ManifestDraft = {
     format: SNAPSHOT_FORMAT,
     formatVersion: SNAPSHOT_FORMAT_VERSION,
     store: request.store,
     commitHigh,
-    include: request.include === null ? null : {
-      ...(request.include.featureGroups === undefined ? {} : { featureGroups: [...request.include.featureGroups] }),
-      ...(request.include.models === undefined ? {} : { models: [...request.include.models] }),
-    },
+    include: normalizeInclude(request.include),
     metadataSchema: METADATA_SCHEMA,
     metadata: { key: metadataObject.key, sha256: metadataObject.sha256, size: metadataObject.size },
     groups,
@@ -167,17 +209,28 @@ export async function exportSnapshot(
   };
   // An object can be new to two entries (two identical parts); upload it once.
   const unique = new Map(objects.map((o) => [o.key, o]));
-  return { draft, objects: [...unique.values()] };
+  return { draft, objects: [...unique.values()], localSha };
+}
+
+/** An `include` as a manifest holds it (lists copied, absent fields left out), checked. */
+export function normalizeInclude(include: SnapshotInclude | null | undefined): Manifest['include'] {
+  if (include === null || include === undefined) return null;
+  const names = (field: 'featureGroups' | 'models'): string[] | undefined => {
+    const value = include[field];
+    if (value === undefined) return undefined;
+    if (!Array.isArray(value) || value.some((n) => typeof n !== 'string')) throw new InvalidArgumentError(`include.${field} must be a list of names.`);
+    return value.map((n) => validateName(n, field === 'models' ? 'model' : 'feature group'));
+  };
+  const featureGroups = names('featureGroups');
+  const models = names('models');
+  return { ...(featureGroups === undefined ? {} : { featureGroups }), ...(models === undefined ? {} : { models }) };
 }
 
 /** The parsed registry records of a snapshot's metadata object, checked for the fields applying needs. */
 export function parseMetadata(key: string, bytes: Uint8Array): RegistryDump {
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch {
+  const value = parseJsonBytes(bytes, () => {
     throw new SnapshotIntegrityError(`Snapshot metadata ${key} is not JSON. Nothing was applied.`, { details: { key, reason: 'not JSON' } });
-  }
+  });
   const fields: (keyof RegistryDump)[] = [
     'featureGroups', 'commits', 'statistics', 'featureViews', 'trainingDatasets', 'runs', 'models', 'modelNames', 'aliases', 'aliasHistory',
     'pipelines', 'pipelineRuns',
@@ -191,14 +244,50 @@ export function parseMetadata(key: string, bytes: Uint8Array): RegistryDump {
   return value as RegistryDump;
 }
 
-/** A downloaded, verified snapshot ready to apply. `objects` holds the bytes of every object not already applied here. */
+/** A downloaded, verified snapshot ready to apply. `objects` holds the bytes of every object not already held here. */
 export interface SnapshotToApply {
   target: string;
   manifestKey: string;
   manifest: Manifest;
-  /** The manifest the local store holds for this target (its parts are in the tables), or null to rebuild everything. */
+  /** The manifest the store holds for this target (its parts are in the tables), or null to rebuild everything. */
   base: Manifest | null;
   objects: Map<string, Uint8Array>;
+}
+
+const groupId = (name: string, version: number): string => `${nameKey(name)}@${version}`;
+
+/**
+ * The entries of `manifest` the store already holds because it holds `base`: parts of a group whose definition is
+ * unchanged, training datasets of the same table and creation, model weights of the same bytes. Everything else must
+ * be downloaded. One rule for choosing downloads and for applying them.
+ */
+export function heldEntries(base: Manifest | null, manifest: Manifest, local: readonly FeatureGroupDefinition[], incoming: RegistryDump): Set<ObjectEntry> {
+  const held = new Set<ObjectEntry>();
+  if (base === null) return held;
+  for (const entry of manifest.groups) {
+    const id = groupId(entry.name, entry.version);
+    const before = base.groups.find((g) => groupId(g.name, g.version) === id);
+    const mine = local.find((d) => groupId(d.name, d.version) === id);
+    const theirs = incoming.featureGroups.find((d) => groupId(d.name, d.version) === id);
+    // A group deleted and made again under the same version has other columns: its table is rebuilt.
+    if (before === undefined || mine === undefined || theirs === undefined || canonicalJson(mine) !== canonicalJson(theirs)) continue;
+    const keys = new Set(before.parts.map((p) => p.key));
+    for (const part of entry.parts) if (keys.has(part.key)) held.add(part);
+  }
+  for (const d of manifest.datasets) {
+    if (base.datasets.some((b) => b.key === d.key && b.table === d.table && b.createdAt === d.createdAt)) held.add(d);
+  }
+  for (const m of manifest.models) if (base.models.some((b) => b.key === m.key)) held.add(m);
+  return held;
+}
+
+/** The keys of the objects a pull must download (the metadata aside, which it has read already). */
+export async function neededObjects(registry: Registry, base: Manifest | null, manifest: Manifest, metadata: Uint8Array): Promise<string[]> {
+  const records = parseMetadata(manifest.metadata.key, metadata);
+  checkMetadata(manifest, records);
+  const held = heldEntries(base, manifest, await registry.listFeatureGroups(), records);
+  const entries = [...manifest.groups.flatMap((g) => g.parts), ...manifest.datasets, ...manifest.models];
+  return [...new Set(entries.filter((e) => !held.has(e)).map((e) => e.key))];
 }
 
 /**
@@ -225,6 +314,28 @@ function checkMetadata(manifest: Manifest, metadata: RegistryDump): void {
     }
     if (canonicalJson(again) !== canonicalJson(definition)) fail(`the definition of ${definition.name} v${definition.version} is not in normal form`);
   }
+  // Every record has the fields the registry keys and indexes it by: restoring must not fail after DuckDB committed.
+  const shape = (list: readonly unknown[], what: string, fields: Record<string, 'name' | 'text' | 'version'>): void => {
+    for (const record of list) {
+      if (typeof record !== 'object' || record === null) fail(`a ${what} is not an object`);
+      for (const [field, kind] of Object.entries(fields)) {
+        const value = (record as Record<string, unknown>)[field];
+        const ok = kind === 'version' ? Number.isSafeInteger(value) && (value as number) >= 0
+          : typeof value === 'string' && value.length > 0 && (kind === 'text' || NAME_PATTERN.test(value));
+        if (!ok) fail(`a ${what} has no valid ${field}`);
+      }
+    }
+  };
+  shape(metadata.commits, 'commit', { commitId: 'version', group: 'name', version: 'version' });
+  shape(metadata.featureViews, 'feature view', { name: 'name', version: 'version' });
+  shape(metadata.trainingDatasets, 'training dataset', { view: 'name', viewVersion: 'version', version: 'version', table: 'text' });
+  shape(metadata.runs, 'run', { id: 'text', model: 'name', startedAt: 'version' });
+  shape(metadata.models, 'model version', { name: 'name', version: 'version' });
+  shape(metadata.modelNames, 'model name', { name: 'name', lastVersion: 'version' });
+  shape(metadata.aliases, 'alias', { name: 'name', alias: 'name', version: 'version' });
+  shape(metadata.aliasHistory, 'alias change', { name: 'name', alias: 'name' });
+  shape(metadata.pipelines, 'pipeline', { name: 'name' });
+  shape(metadata.pipelineRuns, 'pipeline run', { id: 'text', pipeline: 'name', startedAt: 'version' });
   const tables = new Set(manifest.datasets.map((d) => d.table));
   for (const record of metadata.trainingDatasets) if (!tables.has(record.table)) fail(`training dataset ${record.table} has no rows`);
   if (tables.size !== metadata.trainingDatasets.length) fail('the training datasets differ');
@@ -242,21 +353,26 @@ function objectBytes(objects: Map<string, Uint8Array>, entry: ObjectEntry): Uint
 }
 
 /**
- * Applies a snapshot: the offline store in one DuckDB transaction, then the registry in one IndexedDB transaction.
- * Returns the definitions of the groups whose rows changed, as held before and after (the caller rebuilds their
- * online rows).
+ * Applies a snapshot: the offline store in one DuckDB transaction (with the target's sync state, marked incomplete),
+ * then the registry in one IndexedDB transaction. Returns the definitions of the groups whose rows changed, as held
+ * before and after (the caller rebuilds their online rows and completes the sync state).
  */
 export async function applySnapshot(
   offline: DuckDbOfflineStore,
   registry: Registry,
   snapshot: SnapshotToApply,
+  state: SyncState,
 ): Promise<{ before: FeatureGroupDefinition[]; after: FeatureGroupDefinition[] }> {
   const { manifest, base } = snapshot;
   const metadata = parseMetadata(manifest.metadata.key, objectBytes(snapshot.objects, manifest.metadata));
+  checkMetadata(manifest, metadata);
+  const before = await registry.listFeatureGroups();
+  const held = heldEntries(base, manifest, before, metadata);
   await parquet();
   const decode = (entry: ObjectEntry): Uint8Array => {
+    const bytes = objectBytes(snapshot.objects, entry);
     try {
-      return readParquet(objectBytes(snapshot.objects, entry), { batchSize: 1 << 20 }).intoIPCStream();
+      return readParquet(bytes, { batchSize: 1 << 20 }).intoIPCStream();
     } catch (error) {
       throw new SnapshotIntegrityError(`Snapshot object ${entry.key} is not readable Parquet: ${String(error)}. Nothing was applied.`, {
         details: { key: entry.key, reason: 'unreadable Parquet' },
@@ -264,37 +380,45 @@ export async function applySnapshot(
       });
     }
   };
-  checkMetadata(manifest, metadata);
   const groups: SnapshotApplyPlan['groups'] = [];
   for (const entry of manifest.groups) {
-    const definition = metadata.featureGroups.find((g) => nameKey(g.name) === nameKey(entry.name) && g.version === entry.version)!;
-    const held = base?.groups.find((g) => nameKey(g.name) === nameKey(entry.name) && g.version === entry.version);
-    const heldKeys = new Set(held?.parts.map((p) => p.key) ?? []);
-    const newKeys = new Set(entry.parts.map((p) => p.key));
+    const id = groupId(entry.name, entry.version);
+    const definition = metadata.featureGroups.find((g) => groupId(g.name, g.version) === id)!;
+    const kept = entry.parts.filter((p) => held.has(p));
+    const rebuild = kept.length === 0;
+    const keptKeys = new Set(kept.map((p) => p.key));
+    const previous = base?.groups.find((g) => groupId(g.name, g.version) === id)?.parts ?? [];
     groups.push({
       definition,
       ledger: entry.commits,
-      rebuild: held === undefined,
-      removeRanges: (held?.parts ?? []).filter((p) => !newKeys.has(p.key)).map((p) => [p.firstCommit, p.lastCommit]),
-      parts: entry.parts.filter((p) => !heldKeys.has(p.key)).map((p) => decode(p)),
+      rebuild,
+      removeRanges: rebuild ? [] : previous.filter((p) => !keptKeys.has(p.key)).map((p) => [p.firstCommit, p.lastCommit]),
+      parts: entry.parts.filter((p) => !held.has(p)).map((p) => decode(p)),
     });
   }
-  const heldTables = new Set(base?.datasets.map((d) => d.key + d.table) ?? []);
-  const datasets = manifest.datasets.map((d) => ({ table: d.table, ipc: heldTables.has(d.key + d.table) ? null : decode(d) }));
+  const datasets = manifest.datasets.map((d) => ({ table: d.table, ipc: held.has(d) ? null : decode(d) }));
   const weights = new Map<string, ArrayBuffer>();
   for (const model of manifest.models) {
-    const bytes = objectBytes(snapshot.objects, model);
-    weights.set(weightsKey(model.name, model.version), bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    let buffer: ArrayBuffer;
+    if (held.has(model)) {
+      // Weights of the same bytes are here already, under the version the base snapshot names.
+      const mine = base!.models.find((b) => b.key === model.key)!;
+      buffer = await registry.readWeights(mine.name, mine.version);
+    } else {
+      const bytes = objectBytes(snapshot.objects, model);
+      buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    }
+    weights.set(weightsKey(model.name, model.version), buffer);
   }
-  const before = await registry.listFeatureGroups();
-  const untouched = new Set(groups.filter((g) => !g.rebuild && g.removeRanges.length === 0 && g.parts.length === 0).map((g) => `${nameKey(g.definition.name)}@${g.definition.version}`));
-  await offline.applySnapshot({
-    groups,
-    datasets,
-    commitHigh: manifest.commitHigh,
-    sync: { target: snapshot.target, manifest: snapshot.manifestKey, body: JSON.stringify(manifest) },
-  });
+  const untouched = new Set(groups.filter((g) => !g.rebuild && g.removeRanges.length === 0 && g.parts.length === 0).map((g) => groupId(g.definition.name, g.definition.version)));
+  // Incomplete until the registry holds the snapshot too; the fingerprint stays the one from before, so that a
+  // store changed in between is still seen as changed.
+  const incomplete: SyncState = {
+    base: { key: snapshot.manifestKey, manifest, complete: false, localSha: state.base?.localSha ?? null },
+    pending: null,
+  };
+  await offline.applySnapshot({ groups, datasets, sync: { target: snapshot.target, state: JSON.stringify(incomplete) } });
   await registry.restore(metadata, weights);
-  const changed = (d: FeatureGroupDefinition) => !untouched.has(`${nameKey(d.name)}@${d.version}`);
+  const changed = (d: FeatureGroupDefinition) => !untouched.has(groupId(d.name, d.version));
   return { before: before.filter(changed), after: metadata.featureGroups.filter(changed) };
 }

@@ -15,7 +15,7 @@ import {
 } from './manifest.ts';
 import { checkKey, sha256Base64, sha256Hex, type ObjectStore } from './object-store.ts';
 import { withRetries, type RetryOptions } from './retry.ts';
-import type { SnapshotInclude } from './snapshot.ts';
+import { normalizeInclude, type SnapshotInclude } from './snapshot.ts';
 
 /** Where a snapshot lives: an object store and a folder in it. */
 export interface SyncTarget {
@@ -129,8 +129,8 @@ async function inParallel<T>(items: readonly T[], limit: number, task: (item: T)
 
 /** The push and pull side of a store (see the module comment). Get it as `store.sync`. */
 export class Sync {
-  /** Probe results by target id: a new target object for the same bucket and prefix is not probed again. */
-  private readonly probed = new Map<string, boolean>();
+  /** Targets (by id) known to honour conditional writes: a new target object for them is not probed again. */
+  private readonly probed = new Set<string>();
 
   /** @internal */
   constructor(
@@ -143,10 +143,11 @@ export class Sync {
   }
 
   /** Where this store stands with a target: the snapshot it last pushed or pulled, and whether it changed since. */
-  async status(options: SyncTarget): Promise<SyncStatus & { head: string | null }> {
+  async status(options: SyncTarget): Promise<Omit<SyncStatus, 'metadataSha'> & { head: string | null }> {
     const prefix = checkPrefix(options.prefix);
-    const [status, head] = await Promise.all([this.api().syncStatus(Sync.targetId(options, prefix)), this.readHead(options, prefix)]);
-    return { ...status, head: head?.head.manifest ?? null };
+    const [status, head] = await Promise.all([this.api().syncStatus(Sync.targetId(options, prefix), null), this.readHead(options, prefix)]);
+    const { metadataSha: _internal, ...visible } = status;
+    return { ...visible, head: head?.head.manifest ?? null };
   }
 
   private async readHead(options: SyncTarget, prefix: string): Promise<{ head: Head; etag: string } | null> {
@@ -154,24 +155,31 @@ export class Sync {
     return found === null ? null : { head: parseHead(found.body), etag: found.etag };
   }
 
-  /** Whether the target refuses a create-only write over an existing key and a write with a stale ETag. */
+  /**
+   * Whether the target refuses a create-only write over an existing key and a write with a stale ETag. Only a yes is
+   * remembered: a no is asked again next time.
+   */
   private async honoursConditions(options: SyncTarget, prefix: string): Promise<boolean> {
     const id = Sync.targetId(options, prefix);
-    const cached = this.probed.get(id);
-    if (cached !== undefined) return cached;
-    const key = keyIn(prefix, `probes/${crypto.randomUUID()}`);
+    if (this.probed.has(id)) return true;
     const body = new TextEncoder().encode('larder conditional-write probe');
-    const put = (conditions: { ifNoneMatch?: '*'; ifMatch?: string }) =>
-      withRetries(() => options.target.put(key, body, { ...conditions, signal: options.signal }), options.retry, options.signal);
-    let honoured = false;
+    const { target, signal, retry } = options;
+    const keys: string[] = [];
     try {
-      const first = await put({ ifNoneMatch: '*' });
-      honoured = first !== null && (await put({ ifNoneMatch: '*' })) === null && (await put({ ifMatch: '"larder-stale-etag"' })) === null;
+      // A fresh key for every attempt: a first write whose answer was lost must not make the next look refused.
+      const key = await withRetries(async () => {
+        const attempt = keyIn(prefix, `probes/${crypto.randomUUID()}`);
+        keys.push(attempt);
+        await target.put(attempt, body, { ifNoneMatch: '*', signal });
+        return attempt;
+      }, retry, signal);
+      const honoured = (await withRetries(() => target.put(key, body, { ifNoneMatch: '*', signal }), retry, signal)) === null &&
+        (await withRetries(() => target.put(key, body, { ifMatch: '"larder-stale-etag"', signal }), retry, signal)) === null;
+      if (honoured) this.probed.add(id);
+      return honoured;
     } finally {
-      await withRetries(() => options.target.delete(key, { signal: options.signal }), options.retry, options.signal).catch(() => undefined);
+      for (const key of keys) await withRetries(() => target.delete(key, { signal }), retry, signal).catch(() => undefined);
     }
-    this.probed.set(id, honoured);
-    return honoured;
   }
 
   /**
@@ -198,12 +206,13 @@ export class Sync {
         { details: { target: target.description } },
       );
     }
-    let status = await this.api().syncStatus(id);
+    const include = normalizeInclude(options.include);
+    let status = await this.api().syncStatus(id, include);
     if (status.base !== null && !status.base.complete) {
       throw new SyncConflictError('A pull from this target was cut short; pull again before pushing.', { details: { reason: 'interrupted-pull' } });
     }
     const head = await this.readHead(options, prefix);
-    if (head !== null && head.head.manifest !== status.base?.key) status = await this.adopt(options, prefix, id, head.head.manifest, status);
+    if (head !== null && head.head.manifest !== status.base?.key) status = await this.adopt(options, prefix, id, head.head.manifest, status, include);
     const base = status.base?.key ?? null;
     if (head !== null && head.head.manifest !== base) {
       throw new SyncConflictError(
@@ -211,13 +220,13 @@ export class Sync {
         { details: { reason: 'head-moved', expected: base, found: head.head.manifest } },
       );
     }
-    if (head !== null && !status.localChanges) {
-      return { manifest: head.head.manifest, parent: null, pushed: false, uploaded: { objects: 0, bytes: 0 }, reused: { objects: 0, bytes: 0 } };
+    if (head !== null && !status.localChanges && canonicalJson(status.base?.manifest.include ?? null) === canonicalJson(include)) {
+      return { manifest: head.head.manifest, parent: status.base?.manifest.parent ?? null, pushed: false, uploaded: { objects: 0, bytes: 0 }, reused: { objects: 0, bytes: 0 } };
     }
     progress({ phase: 'snapshotting' });
     // Without a HEAD (a new or emptied prefix) nothing can be assumed present: every object goes up.
     const parent = head === null ? null : status.base!.manifest;
-    const { draft, objects } = await this.api().syncExport({ store: this.storeName, include: options.include ?? null, parent });
+    const { draft, objects, localSha } = await this.api().syncExport({ store: this.storeName, include, parent });
     const totalBytes = objects.reduce((sum, o) => sum + o.size, 0);
     const uploaded = { objects: 0, bytes: 0 };
     const reused = { objects: 0, bytes: 0 };
@@ -246,6 +255,9 @@ export class Sync {
     await withRetries(() => target.put(keyIn(prefix, key), manifestBytes, { ifNoneMatch: conditional ? '*' : undefined, sha256: manifestSum, signal }), options.retry, signal);
     uploaded.objects++;
     uploaded.bytes += manifestBytes.byteLength;
+    // Recorded before HEAD moves: if the answer is lost (or this tab closes), the next push or pull sees HEAD naming
+    // this manifest and knows it for this store's own.
+    await this.api().syncRecord(id, key, manifest, localSha, true);
     const pointer: Head = { format: 'larder-snapshot-head', manifest: key, createdAt: manifest.createdAt };
     const pointerBytes = new TextEncoder().encode(JSON.stringify(pointer));
     const condition = !conditional ? {} : head === null ? { ifNoneMatch: '*' as const } : { ifMatch: head.etag };
@@ -260,26 +272,30 @@ export class Sync {
         );
       }
     }
-    await this.api().syncRecord(id, key, manifest);
+    await this.api().syncRecord(id, key, manifest, localSha, false);
     progress({ phase: 'done', objects: objects.length + 1, totalObjects: objects.length + 1, bytes: totalBytes + manifestBytes.byteLength, totalBytes: totalBytes + manifestBytes.byteLength });
     return { manifest: key, parent: manifest.parent, pushed: true, uploaded, reused };
   }
 
   /**
-   * When HEAD names a snapshot of exactly what this store holds — its own push whose answer was lost, or a pull whose
-   * records already match — the store takes it as its base instead of reporting a conflict.
+   * When HEAD names this store's own push whose answer was lost (recorded as pending before HEAD moved), or a snapshot
+   * of exactly what the store holds, the store takes it as its base instead of reporting a conflict.
    */
-  private async adopt(options: SyncTarget, prefix: string, id: string, key: string, status: SyncStatus): Promise<SyncStatus> {
+  private async adopt(options: SyncTarget, prefix: string, id: string, key: string, status: SyncStatus, include: Manifest['include']): Promise<SyncStatus> {
+    const pending = await this.api().syncPendingPush(id);
+    if (pending?.key === key) {
+      await this.api().syncRecord(id, key, pending.manifest, pending.localSha, false);
+      return this.api().syncStatus(id, include);
+    }
     const manifest = await this.readManifest(options, prefix, key);
-    if (!Sync.holds(status, manifest)) return status;
-    await this.api().syncRecord(id, key, manifest);
-    return this.api().syncStatus(id);
+    if (!(await this.holds(id, manifest))) return status;
+    await this.api().syncRecord(id, key, manifest, null, false);
+    return this.api().syncStatus(id, include);
   }
 
-  /** Whether the store's records are exactly a manifest's (hashed with the same `include`). */
-  private static holds(status: SyncStatus, manifest: Manifest): boolean {
-    const include = status.base?.manifest.include ?? null;
-    return manifest.metadata.sha256 === status.metadataSha && canonicalJson(manifest.include) === canonicalJson(include);
+  /** Whether the store's records are exactly a manifest's, hashed with the manifest's own `include`. */
+  private async holds(id: string, manifest: Manifest): Promise<boolean> {
+    return (await this.api().syncStatus(id, manifest.include)).metadataSha === manifest.metadata.sha256;
   }
 
   /** Reads and verifies a manifest. */
@@ -337,19 +353,24 @@ export class Sync {
       key = head.head.manifest;
     }
     manifestSha(key);
-    const status = await this.api().syncStatus(id);
+    const status = await this.api().syncStatus(id, null);
     const base = status.base;
     if (base !== null && base.complete && base.key === key && !status.localChanges) {
       return { manifest: key, applied: false, downloaded: { objects: 0, bytes: 0 } };
     }
     const interrupted = base !== null && !base.complete;
-    const manifest = await this.readManifest(options, prefix, key);
-    if (!interrupted && Sync.holds(status, manifest)) {
-      // The store holds this snapshot already (its own push whose answer was lost): nothing to download.
-      await this.api().syncRecord(id, key, manifest);
+    const pending = await this.api().syncPendingPush(id);
+    if (!interrupted && pending?.key === key) {
+      // This store's own push, whose answer was lost: nothing to download.
+      await this.api().syncRecord(id, key, pending.manifest, pending.localSha, false);
       return { manifest: key, applied: false, downloaded: { objects: 0, bytes: 0 } };
     }
-    if (status.localChanges && !interrupted && options.overwrite !== true) {
+    const manifest = await this.readManifest(options, prefix, key);
+    if (!interrupted && (await this.holds(id, manifest))) {
+      await this.api().syncRecord(id, key, manifest, null, false);
+      return { manifest: key, applied: false, downloaded: { objects: 0, bytes: 0 } };
+    }
+    if (status.localChanges && options.overwrite !== true) {
       throw new SyncConflictError(
         base === null
           ? 'This store already holds data and has never synced with this target: pulling would replace it. Pass overwrite: true to do so.'
@@ -359,24 +380,25 @@ export class Sync {
     }
     // Objects of the base snapshot are in the store already, unless it changed since or its pull was cut short.
     const held = base !== null && base.complete && !status.localChanges ? base.manifest : null;
-    const heldKeys = new Set(held === null ? [] : manifestObjects(held).map((o) => o.key));
-    const needed = [...new Map(manifestObjects(manifest).filter((o) => o === manifest.metadata || !heldKeys.has(o.key)).map((o) => [o.key, o])).values()];
-    const totalBytes = needed.reduce((sum, o) => sum + o.size, 0);
-    const objects = new Map<string, Uint8Array>();
-    let bytes = 0;
-    progress({ phase: 'downloading', objects: 0, totalObjects: needed.length, bytes: 0, totalBytes });
+    const metadata = await this.download(options, prefix, manifest.metadata);
+    const wanted = new Set(await this.api().syncNeeds(held, manifest, metadata));
+    const needed = [...new Map(manifestObjects(manifest).filter((o) => wanted.has(o.key)).map((o) => [o.key, o])).values()];
+    const totalBytes = needed.reduce((sum, o) => sum + o.size, manifest.metadata.size);
+    const objects = new Map<string, Uint8Array>([[manifest.metadata.key, metadata]]);
+    let bytes = manifest.metadata.size;
+    progress({ phase: 'downloading', objects: 1, totalObjects: needed.length + 1, bytes, totalBytes });
     await inParallel(needed, options.concurrency ?? 4, async (entry) => {
       objects.set(entry.key, await this.download(options, prefix, entry));
       bytes += entry.size;
-      progress({ phase: 'downloading', objects: objects.size, totalObjects: needed.length, bytes, totalBytes });
+      progress({ phase: 'downloading', objects: objects.size, totalObjects: needed.length + 1, bytes, totalBytes });
     });
     progress({ phase: 'applying' });
     throwIfAborted(options.signal, 'The pull');
     await this.api().syncApply(
       Comlink.transfer({ target: id, manifestKey: key, manifest, base: held, objects }, [...objects.values()].map((b) => b.buffer as ArrayBuffer)),
     );
-    progress({ phase: 'done', objects: needed.length, totalObjects: needed.length, bytes, totalBytes });
-    return { manifest: key, applied: true, downloaded: { objects: needed.length, bytes } };
+    progress({ phase: 'done', objects: objects.size, totalObjects: objects.size, bytes, totalBytes });
+    return { manifest: key, applied: true, downloaded: { objects: objects.size, bytes } };
   }
 
   /**
@@ -393,7 +415,14 @@ export class Sync {
     const referenced = new Set<string>([HEAD_KEY]);
     for (let key: string | null = head.head.manifest; key !== null && kept.length < options.keep; ) {
       if (kept.includes(key)) throw new SnapshotIntegrityError(`The history of ${target.description} loops at ${key}.`, { details: { key, reason: 'cycle' } });
-      const manifest = await this.readManifest(options, prefix, key);
+      let manifest: Manifest;
+      try {
+        manifest = await this.readManifest(options, prefix, key);
+      } catch (error) {
+        // An older purge (with a smaller keep) removed the rest of the history.
+        if (error instanceof SnapshotIntegrityError && error.details['reason'] === 'missing' && kept.length > 0) break;
+        throw error;
+      }
       kept.push(key);
       referenced.add(key);
       for (const o of manifestObjects(manifest)) referenced.add(o.key);
@@ -403,6 +432,8 @@ export class Sync {
     const listed = await withRetries(() => target.list(prefix === '' ? '' : `${prefix}/`, { signal }), options.retry, signal);
     const deleted = { objects: 0, bytes: 0, manifests: 0 };
     const doomed = listed.filter((o) => {
+      // Only keys inside the prefix (a list that ignores it must not make other snapshots' objects look unreferenced).
+      if (prefix !== '' && !o.key.startsWith(`${prefix}/`)) return false;
       const key = prefix === '' ? o.key : o.key.slice(prefix.length + 1);
       if (referenced.has(key) || !(key.startsWith('objects/') || key.startsWith('manifests/'))) return false;
       const modified = o.lastModified;

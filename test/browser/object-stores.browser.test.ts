@@ -151,7 +151,7 @@ describe('S3ObjectStore in the browser', () => {
     expect(location.origin).not.toBe(new URL(gateway).origin); // a cross-origin store: preflights and all
     const etag = await target.put('a.txt', text('a'), { ifNoneMatch: '*' });
     expect(etag).toMatch(/^"[0-9a-f]{32}"$/);
-    expect(target.description).toBe(`s3://${bucket}/${prefix}`);
+    expect(target.description).toBe(`s3://${bucket}/${prefix} at ${new URL(gateway).host}`);
     expect(target.description).not.toContain(secretAccessKey);
   });
 

@@ -119,10 +119,10 @@ describe('sync through a faulty network to a real S3-compatible server', () => {
     for (let seed = 100; seed < 112; seed++) {
       const b = await open();
       const before = await groupDigest(b);
-      await setFaults({ seed, rate: 0.35, kinds: ALL_FAULTS, pathContains: prefix });
+      await setFaults({ seed, rate: 0.4, kinds: ALL_FAULTS, pathContains: prefix });
       let ok = true;
       try {
-        await b.sync.pull({ target, prefix: '', retry: { retries: 2, baseDelayMs: 1, maxDelayMs: 4, random } });
+        await b.sync.pull({ target, prefix: '', retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 4, random } });
       } catch (error) {
         ok = false;
         expect(error).toBeInstanceOf(LarderError);

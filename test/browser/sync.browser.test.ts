@@ -341,3 +341,128 @@ describe('sync: push and pull', () => {
     expect((error as SyncConflictError).details['reason']).toBe('local-changes');
   });
 });
+
+/** A target whose write of HEAD lands but whose answer is lost, once. */
+class LostAnswerStore extends UnconditionalStore {
+  lose = true;
+  constructor(private readonly target: MemoryObjectStore) {
+    super(target);
+  }
+  override async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<string | null> {
+    const written = await this.target.put(key, body, options);
+    if (this.lose && key.endsWith('HEAD')) {
+      this.lose = false;
+      throw new Error('the connection dropped before the answer');
+    }
+    return written;
+  }
+}
+
+describe('sync: what a store holds stays whole across pushes and pulls', () => {
+  const plain = { name: 'w', version: 1, primaryKey: 'city', eventTime: 'day', features: { city: 'string', day: 'timestamp', humidity: 'float64' } } as const;
+
+  it('a pull never drops local data outside a narrowed snapshot without asking, and a whole-store push after a narrowed one pushes', async () => {
+    const target = new MemoryObjectStore();
+    const a = await open();
+    await populate(a);
+    await a.sync.push({ target, prefix: 'p', include: { featureGroups: ['weather'] } });
+    const other = await a.createFeatureGroup({ ...plain, name: 'other' });
+    await other.insert(weatherRows(2).map(({ city, day, humidity }) => ({ city, day, humidity })));
+    expect((await a.sync.status({ target, prefix: 'p' })).localChanges).toBe(true);
+    const b = await open();
+    await b.sync.pull({ target, prefix: 'p' });
+    await (await b.getFeatureGroup('weather', 1)).insert(weatherRows(1, 200));
+    await b.sync.push({ target, prefix: 'p', include: { featureGroups: ['weather'] } });
+    const error = await rejectionOf(a.sync.pull({ target, prefix: 'p' }));
+    expect((error as SyncConflictError).details['reason']).toBe('local-changes');
+    expect((await a.listFeatureGroups()).map((g) => g.name).sort()).toEqual(['other', 'weather']);
+    // The whole store, pushed after the narrowed snapshot: it is a different snapshot, so it goes up.
+    const c = await open();
+    await populate(c);
+    await c.sync.push({ target, prefix: 'q', include: { featureGroups: ['weather'] } });
+    expect((await c.sync.push({ target, prefix: 'q' })).pushed).toBe(true);
+  });
+
+  it('rebuilds a group deleted and made again at the same version with other columns, and a dataset made again under the same table', async () => {
+    const target = new MemoryObjectStore();
+    const a = await open();
+    const g1 = await a.createFeatureGroup({ ...plain, features: { city: 'string', day: 'timestamp', humidity: 'int64' } });
+    await g1.insert([{ city: 'Oslo', day: base, humidity: 3n }]);
+    let view = await a.createFeatureView({ name: 'v', version: 1, query: g1.select(['humidity']) });
+    await (await view.trainingData({ split: { kind: 'random', test: 0.5, seed: 1 } })).persisted;
+    await a.sync.push({ target, prefix: 'p' });
+    const b = await open();
+    await b.sync.pull({ target, prefix: 'p' });
+
+    await a.deleteFeatureView('v', 1);
+    await a.deleteFeatureGroup('w', 1);
+    const g2 = await a.createFeatureGroup(plain);
+    await g2.insert([{ city: 'Oslo', day: base, humidity: 2.75 }, { city: 'Lima', day: base, humidity: 0.5 }]);
+    view = await a.createFeatureView({ name: 'v', version: 1, query: g2.select(['humidity']) });
+    await (await view.trainingData({ split: { kind: 'random', test: 0.5, seed: 1 } })).persisted;
+    await a.sync.push({ target, prefix: 'p' });
+    await b.sync.pull({ target, prefix: 'p' });
+    expect(await state(b)).toEqual(await state(a));
+    const values = (await (await b.getFeatureGroup('w', 1)).read()).getChild('humidity')!.toArray() as Float64Array;
+    expect(Array.from(values).sort()).toEqual([0.5, 2.75]);
+  });
+
+  it('pulls a dataset whose bytes equal one the store already holds under another table', async () => {
+    const target = new MemoryObjectStore();
+    const a = await open();
+    const { view } = await populate(a);
+    await a.sync.push({ target, prefix: 'p' });
+    const b = await open();
+    await b.sync.pull({ target, prefix: 'p' });
+    await (await view.trainingData({ split: { kind: 'random', test: 0.2, seed: 1 } })).persisted;
+    const second = await a.sync.push({ target, prefix: 'p' });
+    expect(second.uploaded.objects).toBe(2); // metadata and manifest: the new dataset's bytes are the first one's
+    await b.sync.pull({ target, prefix: 'p' });
+    expect(await state(b)).toEqual(await state(a));
+  });
+
+  it('knows its own push whose HEAD answer was lost, even after writing more', async () => {
+    const memory = new MemoryObjectStore();
+    const a = await open();
+    const { weather } = await populate(a);
+    const lossy = new LostAnswerStore(memory);
+    expect((await rejectionOf(a.sync.push({ target: lossy, prefix: 'p', singleWriter: true, retry: { retries: 0 } }))).message).toMatch(/dropped/);
+    await weather.insert(weatherRows(1, 300));
+    const next = await a.sync.push({ target: lossy, prefix: 'p', singleWriter: true });
+    expect(next.pushed).toBe(true);
+    expect(next.parent).not.toBeNull();
+    const b = await open();
+    await b.sync.pull({ target: memory, prefix: 'p' });
+    expect((await state(b)).groups).toEqual((await state(a)).groups);
+  });
+
+  it('keeps the order of rows with equal keys and times, so both devices serve the same online value', async () => {
+    const target = new MemoryObjectStore();
+    const a = await open();
+    const g = await a.createFeatureGroup({ ...plain, online: true });
+    await g.insert([{ city: 'Oslo', day: base, humidity: 1 }, { city: 'Oslo', day: base, humidity: 9 }]);
+    await a.sync.push({ target, prefix: 'p' });
+    const b = await open();
+    await b.sync.pull({ target, prefix: 'p' });
+    const online = async (store: FeatureStore) => (await (await store.getFeatureGroup('w', 1)).getOnline([{ city: 'Oslo' }]))[0]!.values;
+    expect(await online(b)).toEqual(await online(a));
+  });
+
+  it('purges with a larger keep after a smaller one, and leaves runs in flight out of snapshots', async () => {
+    const target = new MemoryObjectStore();
+    const a = await open();
+    const { weather } = await populate(a);
+    await a.api().putRun({ ...(await a.runs.list())[0]!, id: 'in-flight', status: 'running', endedAt: null });
+    for (let i = 0; i < 3; i++) {
+      await weather.insert(weatherRows(1, 400 + i));
+      await a.sync.push({ target, prefix: 'p' });
+    }
+    expect((await a.sync.purge({ target, prefix: 'p', keep: 1, graceMs: 0 })).kept.length).toBe(1);
+    await weather.insert(weatherRows(1, 500));
+    await a.sync.push({ target, prefix: 'p' });
+    expect((await a.sync.purge({ target, prefix: 'p', keep: 3, graceMs: 0 })).kept.length).toBe(2);
+    const b = await open();
+    await b.sync.pull({ target, prefix: 'p' });
+    expect((await b.runs.list()).map((r) => r.id)).not.toContain('in-flight');
+  });
+});

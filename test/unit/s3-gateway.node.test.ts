@@ -16,6 +16,9 @@ import {
 } from '../../src/sync/http-object-store.ts';
 import { startS3Stack, type FaultKind, type S3Stack } from '../support/s3-servers.ts';
 
+/** The key prefix a target was made with, read back from its description (`s3://bucket/prefix at host`). */
+const prefixOf = (target: { description: string }): string => /^s3:\/\/larder\/(.*) at /.exec(target.description)![1]!;
+
 let stack: S3Stack;
 let run = 0;
 
@@ -60,7 +63,7 @@ describe('S3ObjectStore through the gateway', () => {
   it('puts, gets, heads, lists and deletes, with keys relative to its prefix', async () => {
     const prefix = folder('round-trip');
     const target = store(prefix);
-    expect(target.description).toBe(`s3://larder/${prefix}`);
+    expect(target.description).toBe(`s3://larder/${prefix} at ${new URL(stack.gateway.endpoint).host}`);
     const body = text('hello, bucket');
     const etag = await target.put('snapshots/a b/naïve+plus.bin', body, { sha256: await sha256Base64(body), contentType: 'application/octet-stream' });
     expect(etag).toMatch(/^"[0-9a-f]{32}"$/); // s3rver's ETag: the quoted MD5, as S3 gives for a single-part upload
@@ -126,7 +129,7 @@ describe('S3ObjectStore through the gateway', () => {
     const target = store(folder('cas'));
     const base = (await target.put('pointer', text('base')))!;
     // Distinct bodies: S3's ETag is the MD5 of the content, so equal bodies would give equal ETags.
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store(target.description.slice('s3://larder/'.length)).put('pointer', text(`writer ${i}`), { ifMatch: base })));
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store(prefixOf(target)).put('pointer', text(`writer ${i}`), { ifMatch: base })));
     const winners = results.flatMap((etag, i) => (etag === null ? [] : [{ etag, i }]));
     expect(winners).toHaveLength(1);
     const final = await target.get('pointer');
@@ -292,7 +295,7 @@ describe('s3rver without the gateway', () => {
     const target = store(folder('lax'), { endpoint: stack.s3.endpoint });
     expect(await target.put('a', text('a'), { sha256: await sha256Base64(text('something else')) })).not.toBeNull();
     // Anonymous reads are allowed: objects are public, which HttpObjectStore relies on in the tests.
-    const plain = new HttpObjectStore({ baseUrl: `${stack.s3.endpoint}/larder/${target.description.slice('s3://larder/'.length)}` });
+    const plain = new HttpObjectStore({ baseUrl: `${stack.s3.endpoint}/larder/${prefixOf(target)}` });
     expect(read((await plain.get('a'))?.body)).toBe('a');
   });
 });
@@ -368,7 +371,7 @@ describe('HTTP core details (injected fetch)', () => {
   it('builds virtual-hosted URLs and signs them for that host', async () => {
     const { fetch, calls } = fake((url) => (url.includes('list-type') ? new Response('<ListBucketResult></ListBucketResult>') : new Response(null, { status: 404 })));
     const target = store('team/larder/', { endpoint: 'https://s3.eu-west-1.amazonaws.com', region: 'eu-west-1', style: 'virtual-hosted', bucket: 'larder', fetch });
-    expect(target.description).toBe('s3://larder/team/larder');
+    expect(target.description).toMatch(/^s3:\/\/larder\/team\/larder at /);
     await target.head('a b/c(1).bin');
     expect(calls[0]!.url).toBe('https://larder.s3.eu-west-1.amazonaws.com/team/larder/a%20b/c%281%29.bin');
     const auth = new Headers(calls[0]!.init.headers).get('authorization') ?? '';

@@ -93,7 +93,7 @@ export class DuckDbOfflineStore implements OfflineStore {
     await engine.writer.query(sql`CREATE TABLE IF NOT EXISTS ${LEDGER} (
       commit_id BIGINT PRIMARY KEY, group_key VARCHAR NOT NULL, group_name VARCHAR NOT NULL, version INTEGER NOT NULL,
       kind VARCHAR NOT NULL, committed_at DOUBLE NOT NULL, row_count BIGINT NOT NULL, batch_id VARCHAR, report VARCHAR);
-      CREATE TABLE IF NOT EXISTS ${SYNC_STATE} (target VARCHAR PRIMARY KEY, manifest VARCHAR NOT NULL, body VARCHAR NOT NULL, complete BOOLEAN NOT NULL);
+      CREATE TABLE IF NOT EXISTS ${SYNC_STATE} (target VARCHAR PRIMARY KEY, state VARCHAR NOT NULL);
       CHECKPOINT;`);
     // The sequence is not transactional: after a crash between a snapshot's commit and the sequence's move (see
     // applySnapshot) it can lag the ledger. Keep it past every commit.
@@ -119,11 +119,9 @@ export class DuckDbOfflineStore implements OfflineStore {
 
   createTable(definition: FeatureGroupDefinition): Promise<void> {
     return this.writes.run(async () => {
-      const columns = definition.features.map((f) => sql`${ident(f.name)} ${sqlTypeOf(f.type)}`);
-      columns.push(sql`${COMMIT} BIGINT NOT NULL`, sql`${SUPERSEDED} BIGINT`);
       try {
         await this.engine.writer.query(
-          sql`CREATE TABLE IF NOT EXISTS ${ident(tableNameOf(definition))} (${join(columns)}); CHECKPOINT;`,
+          sql`CREATE TABLE IF NOT EXISTS ${ident(tableNameOf(definition))} (${tableColumns(definition)}); CHECKPOINT;`,
         );
       } catch (error) {
         throw engineError(error, `creating the table of ${definition.name} v${definition.version}`);
@@ -805,12 +803,13 @@ export class DuckDbOfflineStore implements OfflineStore {
 
   /**
    * The rows of a group written by the commits in [firstCommit, lastCommit] — superseded ones included, deleted ones
-   * gone — with the commit column, as an Arrow IPC stream in a stable order (a snapshot part).
+   * gone — with the commit column, as an Arrow IPC stream in commit then storage order: the same bytes for the same
+   * rows, and the order ties between equal keys and times are broken by (a snapshot part).
    */
   async exportRows(definition: FeatureGroupDefinition, firstCommit: number, lastCommit: number): Promise<{ ipc: Uint8Array; rows: number }> {
     const columns = join([...definition.features.map((f) => ident(f.name)), COMMIT]);
     const text = sql`SELECT ${columns} FROM ${ident(tableNameOf(definition))}
-      WHERE ${COMMIT} BETWEEN ${literal(firstCommit)} AND ${literal(lastCommit)} ORDER BY ALL`;
+      WHERE ${COMMIT} BETWEEN ${literal(firstCommit)} AND ${literal(lastCommit)} ORDER BY ${COMMIT}, rowid`;
     try {
       const ipc = await this.engine.db.runQuery(this.connectionId(this.engine.reader), text);
       return { ipc, rows: tableFromIPC(ipc).numRows };
@@ -835,19 +834,21 @@ export class DuckDbOfflineStore implements OfflineStore {
     return toNumber(row?.['n'] ?? 0);
   }
 
-  /**
-   * The manifest last pushed to or pulled from a target, its body, and whether applying it finished (false: a pull
-   * whose registry half did not happen — the next pull rebuilds everything).
-   */
-  async syncState(target: string): Promise<{ manifest: string; body: string; complete: boolean } | undefined> {
-    const [row] = await this.rows(sql`SELECT manifest, body, complete FROM ${SYNC_STATE} WHERE target = ${literal(target)}`);
-    return row === undefined ? undefined : { manifest: String(row['manifest']), body: String(row['body']), complete: row['complete'] === true };
+  /** Runs `task` while no write can start (reads inside it see one state of every table and the ledger). */
+  exclusive<T>(task: () => Promise<T>): Promise<T> {
+    return this.writes.run(task);
   }
 
-  /** Records the manifest a target is at, once a push or a whole pull is done, durably. */
-  recordSync(state: { target: string; manifest: string; body: string }): Promise<void> {
+  /** What sync knows about a target (JSON, see src/sync/snapshot.ts), or undefined. */
+  async syncState(target: string): Promise<string | undefined> {
+    const [row] = await this.rows(sql`SELECT state FROM ${SYNC_STATE} WHERE target = ${literal(target)}`);
+    return row === undefined ? undefined : String(row['state']);
+  }
+
+  /** Records what sync knows about a target, durably. */
+  writeSyncState(target: string, state: string): Promise<void> {
     return this.writes.run(async () => {
-      await this.engine.writer.query(sql`INSERT OR REPLACE INTO ${SYNC_STATE} VALUES (${literal(state.target)}, ${literal(state.manifest)}, ${literal(state.body)}, true)`);
+      await this.engine.writer.query(sql`INSERT OR REPLACE INTO ${SYNC_STATE} VALUES (${literal(target)}, ${literal(state)})`);
       await this.checkpoint('recording the sync state');
     });
   }
@@ -864,7 +865,8 @@ export class DuckDbOfflineStore implements OfflineStore {
       const staging = ident(`_larder_snapshot_part_${++this.fileCounter}`);
       const existing = await this.tableNames();
       const [seq] = await this.rows(sql`SELECT nextval('_larder_commit_seq') AS c`, w);
-      const nextCommit = Math.max(toNumber(seq?.['c'] ?? 1), plan.commitHigh + 1);
+      const ledgerHigh = plan.groups.reduce((high, g) => g.ledger.reduce((h, c) => Math.max(h, c.commitId), high), 0);
+      const nextCommit = Math.max(toNumber(seq?.['c'] ?? 1), ledgerHigh + 1);
       const keep = new Set([...plan.groups.map((g) => tableNameOf(g.definition)), ...plan.datasets.map((d) => d.table)]);
       await w.query(sql`BEGIN TRANSACTION`);
       try {
@@ -874,11 +876,7 @@ export class DuckDbOfflineStore implements OfflineStore {
         for (const group of plan.groups) {
           const definition = group.definition;
           const table = ident(tableNameOf(definition));
-          if (group.rebuild) {
-            const columns = definition.features.map((f) => sql`${ident(f.name)} ${sqlTypeOf(f.type)}`);
-            columns.push(sql`${COMMIT} BIGINT NOT NULL`, sql`${SUPERSEDED} BIGINT`);
-            await w.query(sql`DROP TABLE IF EXISTS ${table}; CREATE TABLE ${table} (${join(columns)})`);
-          }
+          if (group.rebuild) await w.query(sql`DROP TABLE IF EXISTS ${table}; CREATE TABLE ${table} (${tableColumns(definition)})`);
           for (const [first, last] of group.removeRanges) {
             await w.query(sql`DELETE FROM ${table} WHERE ${COMMIT} BETWEEN ${literal(first)} AND ${literal(last)}`);
           }
@@ -901,8 +899,8 @@ export class DuckDbOfflineStore implements OfflineStore {
           await w.query(sql`DROP TABLE IF EXISTS ${ident(dataset.table)}`);
           await w.insertArrowFromIPCStream(dataset.ipc, { name: dataset.table, create: true });
         }
-        // Not complete until the registry holds the snapshot too (see recordSync).
-        await w.query(sql`DELETE FROM ${SYNC_STATE}; INSERT INTO ${SYNC_STATE} VALUES (${literal(plan.sync.target)}, ${literal(plan.sync.manifest)}, ${literal(plan.sync.body)}, false)`);
+        // The store's content changed: what it knew about other targets no longer holds.
+        await w.query(sql`DELETE FROM ${SYNC_STATE}; INSERT INTO ${SYNC_STATE} VALUES (${literal(plan.sync.target)}, ${literal(plan.sync.state)})`);
         await w.query(sql`COMMIT`);
       } catch (error) {
         await w.query(sql`ROLLBACK`).catch(() => undefined); // report the failure that caused the rollback
@@ -937,8 +935,13 @@ export interface SnapshotApplyPlan {
   }[];
   /** Every training dataset table the store keeps, with its rows when it must be (re)created. */
   datasets: { table: string; ipc: Uint8Array | null }[];
-  commitHigh: number;
-  sync: { target: string; manifest: string; body: string };
+  /** The target's sync state to record in the same transaction. */
+  sync: { target: string; state: string };
+}
+
+/** The columns of a group's table: its features, the commit that wrote each row and the one that superseded it. */
+function tableColumns(definition: FeatureGroupDefinition): Sql {
+  return join([...definition.features.map((f) => sql`${ident(f.name)} ${sqlTypeOf(f.type)}`), sql`${COMMIT} BIGINT NOT NULL`, sql`${SUPERSEDED} BIGINT`]);
 }
 
 function nullableNumber(value: unknown): number | null {
