@@ -100,7 +100,8 @@ export class DuckDbOfflineStore implements OfflineStore {
     const high = async (text: Sql): Promise<number> => toNumber(((await engine.writer.query(text)).toArray() as Row[])[0]?.['c'] ?? 1);
     const next = await high(sql`SELECT coalesce(max(commit_id), 0) + 1 AS c FROM ${LEDGER}`);
     await engine.writer.query(sql`CREATE SEQUENCE IF NOT EXISTS ${SEQUENCE} START ${literal(next)}`);
-    if ((await high(sql`SELECT nextval('_larder_commit_seq') AS c`)) < next) {
+    const sequence = sql`SELECT coalesce(last_value + 1, start_value) AS c FROM duckdb_sequences() WHERE sequence_name = '_larder_commit_seq'`;
+    if ((await high(sequence)) < next) {
       await engine.writer.query(sql`CREATE OR REPLACE SEQUENCE ${SEQUENCE} START ${literal(next)}`);
     }
     await engine.writer.query(sql`CHECKPOINT`);
