@@ -449,6 +449,33 @@ export interface S3ObjectStoreOptions {
   fetch?: FetchFunction;
 }
 
+/** A writable store over the shared HTTP core: each subclass only says how a request is addressed and signed. */
+abstract class SignedHttpStore implements ObjectStore {
+  readonly writable = true;
+  abstract readonly description: string;
+  protected abstract readonly target: HttpTarget;
+
+  get(key: string, options?: RequestOptions): Promise<{ body: Uint8Array; etag: string } | null> {
+    return httpGet(this.target, key, options);
+  }
+
+  head(key: string, options?: RequestOptions): Promise<ObjectInfo | null> {
+    return httpHead(this.target, key, options);
+  }
+
+  put(key: string, body: Uint8Array, options?: PutOptions): Promise<string | null> {
+    return httpPut(this.target, key, body, options);
+  }
+
+  list(prefix: string, options?: RequestOptions): Promise<ObjectInfo[]> {
+    return httpList(this.target, prefix, options);
+  }
+
+  delete(key: string, options?: RequestOptions): Promise<void> {
+    return httpDelete(this.target, key, options);
+  }
+}
+
 /**
  * An S3-compatible bucket (AWS S3, R2, MinIO, Ceph, …) reached from the page with SigV4-signed requests. The secret
  * lives in the page: use it with short-lived credentials or in trusted settings, and prefer
@@ -468,12 +495,12 @@ export interface S3ObjectStoreOptions {
  * const etag = await target.put('manifest.json', bytes, { ifNoneMatch: '*' }); // null: it already exists
  * ```
  */
-export class S3ObjectStore implements ObjectStore {
-  readonly writable = true;
+export class S3ObjectStore extends SignedHttpStore {
   readonly description: string;
-  private readonly target: HttpTarget;
+  protected readonly target: HttpTarget;
 
   constructor(options: S3ObjectStoreOptions) {
+    super();
     const endpoint = parseEndpoint(requireString(options?.endpoint, 'endpoint', "the service root, e.g. 'https://s3.eu-west-1.amazonaws.com'"));
     const bucket = requireString(options.bucket, 'bucket', 'the bucket name');
     if (/[/\s]/.test(bucket)) throw new InvalidArgumentError(`The bucket name ${JSON.stringify(bucket)} cannot hold slashes or spaces.`);
@@ -523,25 +550,6 @@ export class S3ObjectStore implements ObjectStore {
     };
   }
 
-  get(key: string, options?: RequestOptions): Promise<{ body: Uint8Array; etag: string } | null> {
-    return httpGet(this.target, key, options);
-  }
-
-  head(key: string, options?: RequestOptions): Promise<ObjectInfo | null> {
-    return httpHead(this.target, key, options);
-  }
-
-  put(key: string, body: Uint8Array, options?: PutOptions): Promise<string | null> {
-    return httpPut(this.target, key, body, options);
-  }
-
-  list(prefix: string, options?: RequestOptions): Promise<ObjectInfo[]> {
-    return httpList(this.target, prefix, options);
-  }
-
-  delete(key: string, options?: RequestOptions): Promise<void> {
-    return httpDelete(this.target, key, options);
-  }
 }
 
 function parseEndpoint(text: string): { origin: string; protocol: string; host: string; path: string } {
@@ -646,12 +654,12 @@ export interface PresignedObjectStoreOptions {
  * }
  * ```
  */
-export class PresignedObjectStore implements ObjectStore {
-  readonly writable = true;
+export class PresignedObjectStore extends SignedHttpStore {
   readonly description: string;
-  private readonly target: HttpTarget;
+  protected readonly target: HttpTarget;
 
   constructor(options: PresignedObjectStoreOptions) {
+    super();
     if (typeof options?.sign !== 'function') throw new InvalidArgumentError('The sign option is required: a function that returns a signed URL for one request.');
     const signer = options.sign;
     const description = options.description ?? 'presigned object store';
@@ -694,25 +702,6 @@ export class PresignedObjectStore implements ObjectStore {
     };
   }
 
-  get(key: string, options?: RequestOptions): Promise<{ body: Uint8Array; etag: string } | null> {
-    return httpGet(this.target, key, options);
-  }
-
-  head(key: string, options?: RequestOptions): Promise<ObjectInfo | null> {
-    return httpHead(this.target, key, options);
-  }
-
-  put(key: string, body: Uint8Array, options?: PutOptions): Promise<string | null> {
-    return httpPut(this.target, key, body, options);
-  }
-
-  list(prefix: string, options?: RequestOptions): Promise<ObjectInfo[]> {
-    return httpList(this.target, prefix, options);
-  }
-
-  delete(key: string, options?: RequestOptions): Promise<void> {
-    return httpDelete(this.target, key, options);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

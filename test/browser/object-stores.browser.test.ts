@@ -2,10 +2,10 @@
 // and plain HTTP reads, against s3rver behind the test gateway (test/support/s3.global.ts). One contract suite, written
 // once, runs over every implementation of the port.
 import { describe, expect, inject, it } from 'vitest';
-import { AwsClient } from 'aws4fetch';
 import { InvalidArgumentError, ObjectStoreError } from '../../src/errors.ts';
 import { MemoryObjectStore, sha256Base64, type ObjectStore } from '../../src/sync/object-store.ts';
-import { HttpObjectStore, PresignedObjectStore, S3ObjectStore, encodeKeyPath, type PresignRequest } from '../../src/sync/http-object-store.ts';
+import { HttpObjectStore, PresignedObjectStore, S3ObjectStore } from '../../src/sync/http-object-store.ts';
+import { testSigner } from '../support/presign.ts';
 
 const gateway = inject('s3GatewayEndpoint');
 const bucket = inject('s3Bucket');
@@ -22,25 +22,9 @@ function s3Store(prefix = folder('s3')): S3ObjectStore {
   return new S3ObjectStore({ endpoint: gateway, bucket, accessKeyId, secretAccessKey, prefix });
 }
 
-/** The app's server, played by the test: it signs each request with query parameters (aws4fetch `signQuery`). */
+/** A presigned store whose signer is the test's stand-in for the app's server (small list pages, so lists paginate). */
 function presignedStore(prefix = folder('presigned')): PresignedObjectStore {
-  const aws = new AwsClient({ accessKeyId, secretAccessKey, service: 's3', region: 'us-east-1' });
-  const bucketUrl = `${gateway}/${bucket}`;
-  async function sign(request: PresignRequest): Promise<{ url: string; headers?: Record<string, string> }> {
-    if (request.method === 'LIST') {
-      const url = new URL(bucketUrl);
-      url.searchParams.set('list-type', '2');
-      url.searchParams.set('prefix', `${prefix}/${request.prefix}`);
-      url.searchParams.set('max-keys', '2'); // small pages, so that the contract's lists paginate
-      if (request.continuationToken !== undefined) url.searchParams.set('continuation-token', request.continuationToken);
-      return { url: (await aws.sign(url.href, { method: 'GET', aws: { signQuery: true } })).url };
-    }
-    // The checksum header is signed, so it is returned to be sent as is.
-    const headers: Record<string, string> = {};
-    if (request.method === 'PUT' && request.checksumSha256 !== undefined) headers['x-amz-checksum-sha256'] = request.checksumSha256;
-    const signed = await aws.sign(`${bucketUrl}/${encodeKeyPath(`${prefix}/${request.key}`)}`, { method: request.method, headers, aws: { signQuery: true } });
-    return { url: signed.url, headers };
-  }
+  const sign = testSigner({ bucketUrl: `${gateway}/${bucket}`, prefix, accessKeyId, secretAccessKey, pageSize: 2 });
   return new PresignedObjectStore({ sign, prefix, description: 'presigned (test signer)' });
 }
 

@@ -14,6 +14,7 @@ import {
   type FetchFunction,
   type S3ObjectStoreOptions,
 } from '../../src/sync/http-object-store.ts';
+import { testSigner } from '../support/presign.ts';
 import { startS3Stack, type FaultKind, type S3Stack } from '../support/s3-servers.ts';
 
 /** The key prefix a target was made with, read back from its description (`s3://bucket/prefix at host`). */
@@ -412,25 +413,14 @@ describe('HTTP core details (injected fetch)', () => {
 describe('PresignedObjectStore against the gateway', () => {
   it('works end to end with query-signed URLs, and passes signer auth errors through', async () => {
     const prefix = folder('presigned');
-    const aws = new AwsClient({ accessKeyId: stack.s3.accessKeyId, secretAccessKey: stack.s3.secretAccessKey, service: 's3', region: 'us-east-1' });
-    const bucketUrl = `${stack.gateway.endpoint}/larder`;
+    const signer = testSigner({ bucketUrl: `${stack.gateway.endpoint}/larder`, prefix, accessKeyId: stack.s3.accessKeyId, secretAccessKey: stack.s3.secretAccessKey });
     let allowed = true;
     const target = new PresignedObjectStore({
       description: 'presigned test bucket',
       prefix,
       sign: async (request) => {
         if (!allowed) throw new SyncAuthError('signed out');
-        if (request.method === 'LIST') {
-          const url = new URL(bucketUrl);
-          url.searchParams.set('list-type', '2');
-          url.searchParams.set('prefix', `${prefix}/${request.prefix}`);
-          if (request.continuationToken !== undefined) url.searchParams.set('continuation-token', request.continuationToken);
-          return { url: (await aws.sign(url.href, { method: 'GET', aws: { signQuery: true } })).url };
-        }
-        const headers: Record<string, string> = {};
-        if (request.method === 'PUT' && request.checksumSha256 !== undefined) headers['x-amz-checksum-sha256'] = request.checksumSha256;
-        const signed = await aws.sign(`${bucketUrl}/${encodeKeyPath(`${prefix}/${request.key}`)}`, { method: request.method, headers, aws: { signQuery: true } });
-        return { url: signed.url, headers };
+        return signer(request);
       },
     });
     const body = text('via presigned URL');
