@@ -136,6 +136,12 @@ export function parseJsonBytes(bytes: Uint8Array, notJson: () => never): unknown
   }
 }
 
+/** An untrusted value for a message: short, and never through a `toString` the file itself defines. */
+function shown(value: unknown): string {
+  if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'a list' : 'an object';
+  return (JSON.stringify(value) ?? String(value)).slice(0, 40);
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -181,8 +187,8 @@ export function parseManifest(key: string, bytes: Uint8Array): Manifest {
   const own = manifestSha(key);
   const value = parseJsonBytes(bytes, () => bad(key, 'it is not JSON'));
   if (!isRecord(value) || value['format'] !== SNAPSHOT_FORMAT) bad(key, 'it is not a Larder snapshot manifest');
-  if (value['formatVersion'] !== SNAPSHOT_FORMAT_VERSION) bad(key, `format version ${String(value['formatVersion'])} is not supported (this Larder reads ${SNAPSHOT_FORMAT_VERSION})`);
-  if (value['metadataSchema'] !== METADATA_SCHEMA) bad(key, `its metadata schema ${String(value['metadataSchema'])} is not supported (this Larder reads ${METADATA_SCHEMA})`);
+  if (value['formatVersion'] !== SNAPSHOT_FORMAT_VERSION) bad(key, `format version ${shown(value['formatVersion'])} is not supported (this Larder reads ${SNAPSHOT_FORMAT_VERSION})`);
+  if (value['metadataSchema'] !== METADATA_SCHEMA) bad(key, `its metadata schema ${shown(value['metadataSchema'])} is not supported (this Larder reads ${METADATA_SCHEMA})`);
   const parent = value['parent'] === null ? null : text(value['parent'], 'parent', key);
   if (parent !== null && manifestSha(parent) === own) bad(key, 'it names itself as its parent');
   const groups = array(value['groups'], 'groups', key).map((g): GroupEntry => {
@@ -215,7 +221,7 @@ export function parseManifest(key: string, bytes: Uint8Array): Manifest {
         commitId: count(t['commitId'], 'a tombstone commit', key),
         committedAt: count(t['committedAt'], 'a tombstone time', key),
         rows: count(t['rows'], 'a tombstone row count', key),
-        replaced: array(t['replaced'], 'replaced parts', key).map((r) => objectEntry({ key: r, sha256: OBJECT_KEY.exec(String(r))?.[1], size: 0 }, key, 'parquet').key),
+        replaced: array(t['replaced'], 'replaced parts', key).map((r) => objectEntry({ key: r, sha256: typeof r === 'string' ? OBJECT_KEY.exec(r)?.[1] : undefined, size: 0 }, key, 'parquet').key),
       };
     });
     return { name, version, parts, commits, tombstones };
