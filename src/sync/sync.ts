@@ -298,6 +298,29 @@ export class Sync {
     return (await this.api().syncStatus(id, manifest.include)).metadataSha === manifest.metadata.sha256;
   }
 
+  /**
+   * HEAD must lead forward from the snapshot this store last synced: walking parents back from HEAD reaches it. A HEAD
+   * moved back to an older snapshot (a replayed or tampered pointer) is refused, and so is an unrelated history; a
+   * pull naming its manifest explicitly may go anywhere.
+   */
+  private async checkDescends(options: SyncTarget, prefix: string, key: string, manifest: Manifest, base: { key: string; manifest: Manifest }): Promise<void> {
+    let current: Manifest = manifest;
+    for (let steps = 0; steps < 10_000; steps++) {
+      const parent = current.parent;
+      if (parent === base.key) return;
+      if (parent === null || current.createdAt < base.manifest.createdAt) break;
+      current = await this.readManifest(options, prefix, parent);
+    }
+    if (manifest.createdAt < base.manifest.createdAt) {
+      throw new SnapshotIntegrityError(`HEAD at ${options.target.description} names ${key}, older than the snapshot this store already has (${base.key}): a rolled-back pointer. Nothing was applied.`, {
+        details: { key, reason: 'rollback', base: base.key },
+      });
+    }
+    throw new SyncConflictError(`The snapshot at ${options.target.description} does not descend from the one this store last synced (${base.key}). Pull it by naming its manifest if you mean to.`, {
+      details: { reason: 'unrelated-history', base: base.key, found: key },
+    });
+  }
+
   /** Reads and verifies a manifest. */
   private async readManifest(options: SyncTarget, prefix: string, key: string): Promise<Manifest> {
     const sha = manifestSha(key);
@@ -370,6 +393,7 @@ export class Sync {
       await this.api().syncRecord(id, key, manifest, null, false);
       return { manifest: key, applied: false, downloaded: { objects: 0, bytes: 0 } };
     }
+    if (options.manifest === undefined && base !== null && base.complete) await this.checkDescends(options, prefix, key, manifest, base);
     if (status.localChanges && options.overwrite !== true) {
       throw new SyncConflictError(
         base === null

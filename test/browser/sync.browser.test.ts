@@ -466,3 +466,25 @@ describe('sync: what a store holds stays whole across pushes and pulls', () => {
     expect((await b.runs.list()).map((r) => r.id)).not.toContain('in-flight');
   });
 });
+
+describe('sync: a HEAD moved back', () => {
+  it('refuses a HEAD rolled back to an older snapshot, unless that manifest is asked for by name', async () => {
+    const target = new MemoryObjectStore();
+    const a = await open();
+    const { weather } = await populate(a);
+    const first = await a.sync.push({ target, prefix: 'p' });
+    const headBefore = (await target.get('p/HEAD'))!.body;
+    await weather.insert(weatherRows(1, 300));
+    await a.sync.push({ target, prefix: 'p' });
+    const b = await open();
+    await b.sync.pull({ target, prefix: 'p' });
+    const before = await state(b);
+    await target.put('p/HEAD', headBefore); // replayed
+    const error = await rejectionOf(b.sync.pull({ target, prefix: 'p' }));
+    expect(error).toBeInstanceOf(SnapshotIntegrityError);
+    expect((error as SnapshotIntegrityError).details['reason']).toBe('rollback');
+    expect(await state(b)).toEqual(before);
+    await b.sync.pull({ target, prefix: 'p', manifest: first.manifest });
+    expect((await state(b)).groups[0]!.data.rowCount).toBeLessThan(before.groups[0]!.data.rowCount);
+  });
+});
