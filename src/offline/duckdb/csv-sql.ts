@@ -5,6 +5,12 @@ import { join, literal, raw, sql, type Sql } from '../../sql/index.ts';
 import { sqlTypeOf } from '../../sql/types.ts';
 
 /**
+ * The folder of DuckDB-WASM's file registry under which CSV batches are registered for `read_csv`: the engine is
+ * started allowing no other path (see startDuckDb).
+ */
+export const INGEST_DIRECTORY = 'larder-ingest/';
+
+/**
  * `read_csv` over a registered file in a fixed RFC 4180 dialect, every column as text. A quoted empty field is an
  * empty string; an unquoted empty field is null. Values are converted afterwards (see {@link csvConversion}), so
  * that every bad value is reported with its data row number, and nothing is rounded on the way (DuckDB's own

@@ -1,5 +1,18 @@
 import * as duckdb from '@duckdb/duckdb-wasm';
 import { StorageError, StoreLockedError } from '../../errors.ts';
+import { literal, sql } from '../../sql/index.ts';
+import { INGEST_DIRECTORY } from './csv-sql.ts';
+
+/**
+ * Run once at start-up, before any input is seen: no extension is downloaded or loaded, the only files DuckDB may open
+ * besides its own database are those registered under {@link INGEST_DIRECTORY} (no URL, no other OPFS file, no
+ * ATTACH of either), and then the configuration is locked so no later statement can change any of it.
+ */
+const LOCKDOWN = sql`SET autoinstall_known_extensions = false;
+  SET autoload_known_extensions = false;
+  SET allowed_directories = [${literal(INGEST_DIRECTORY)}];
+  SET enable_external_access = false;
+  SET lock_configuration = true;`;
 
 /** Where the DuckDB-WASM assets are served from. Defaults to the files bundled with the package (through Vite). */
 export interface DuckDbAssets {
@@ -24,8 +37,8 @@ export interface DuckDbEngine {
 }
 
 /**
- * Starts DuckDB-WASM (in its own worker, nested in the store worker) on an OPFS file or in memory, with
- * extension autoload and autoinstall switched off so it never reaches for the network.
+ * Starts DuckDB-WASM (in its own worker, nested in the store worker) on an OPFS file or in memory, locked down so it
+ * never reaches for the network or for files other than its own and the ones Larder registers (see LOCKDOWN).
  */
 export async function startDuckDb(options: { path: string | null; assets: DuckDbAssets }): Promise<DuckDbEngine> {
   const worker = new Worker(options.assets.workerUrl);
@@ -48,8 +61,8 @@ export async function startDuckDb(options: { path: string | null; assets: DuckDb
       await db.open({});
     }
     const writer = await db.connect();
-    await writer.query('SET autoinstall_known_extensions = false; SET autoload_known_extensions = false;');
-    await writer.query('SELECT 1');
+    await writer.query(LOCKDOWN);
+    await writer.query(sql`SELECT 1`);
     const reader = await db.connect();
     return {
       db,

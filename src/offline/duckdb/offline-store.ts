@@ -16,7 +16,7 @@ import {
 import { parseJsonRows } from '../../ingest/json.ts';
 import { readParquetToIpc } from '../../ingest/parquet.ts';
 import { csvDelimiter, csvHeaderLine } from '../../ingest/csv.ts';
-import { csvConversion, csvFastConversion, readCsvSql, readCsvTypedSql } from './csv-sql.ts';
+import { INGEST_DIRECTORY, csvConversion, csvFastConversion, readCsvSql, readCsvTypedSql } from './csv-sql.ts';
 import { compileWhere } from '../filters.ts';
 import { offendingRowPredicate } from '../../validation/expectations-sql.ts';
 import { HISTOGRAM_BINS, columnAlias, momentsSelect, overflowSafeScale, summarySelect } from '../../validation/statistics-sql.ts';
@@ -359,7 +359,7 @@ export class DuckDbOfflineStore implements OfflineStore {
 
   private async prepareCsv(definition: FeatureGroupDefinition, bytes: Uint8Array, problems: ProblemCollector) {
     if (bytes.length === 0) throw new ParseError('The CSV file is empty; it needs at least a header line.');
-    const file = `larder-ingest-${++this.fileCounter}.csv`;
+    const file = `${INGEST_DIRECTORY}${++this.fileCounter}.csv`;
     const staging = ident(`_larder_csv_${this.fileCounter}`);
     const w = this.engine.writer;
     const delimiter = csvDelimiter(csvHeaderLine(bytes), definition.features.map((f) => f.name));
