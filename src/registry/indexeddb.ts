@@ -1,7 +1,7 @@
 import { openDB, type DBSchema, type IDBPDatabase, type StoreNames, type StoreValue } from 'idb';
 import type { FeatureGroupDefinition } from '../definitions/feature-group.ts';
 import { nameKey } from '../definitions/names.ts';
-import { NotFoundError, QuotaExceededError, StorageError } from '../errors.ts';
+import { NotFoundError, QuotaExceededError, StorageError, StoreClosedError } from '../errors.ts';
 import type { FeatureViewDefinition } from '../definitions/feature-view.ts';
 import type {
   AliasChange, AliasMoveKind, AliasRecord, CommitRecord, FeatureGroupStatistics, ModelVersionRecord, PipelineDefinition, PipelineRunRecord, Registry, RunRecord,
@@ -49,6 +49,12 @@ export function registryDbName(storeName: string): string {
   return `larder:${nameKey(storeName)}:registry`;
 }
 
+/** Whether an IndexedDB failure means the connection was closed (by an upgrade elsewhere, or by the browser). */
+function connectionClosed(error: unknown): boolean {
+  const cause = error instanceof StorageError ? error.cause : error;
+  return cause instanceof DOMException && cause.name === 'InvalidStateError';
+}
+
 function wrap(error: unknown, what: string): never {
   if (error instanceof DOMException && error.name === 'QuotaExceededError') {
     throw new QuotaExceededError(`The storage quota is exhausted while ${what}; free space or call navigator.storage.persist().`, { cause: error });
@@ -58,11 +64,38 @@ function wrap(error: unknown, what: string): never {
 
 /** The registry on IndexedDB (idb). Pointer-like writes use strict durability. */
 export class IndexedDbRegistry implements Registry {
-  private constructor(private readonly db: IDBPDatabase<RegistrySchema>) {}
+  private constructor(private db: IDBPDatabase<RegistrySchema>, private readonly storeName: string) {}
 
+  /**
+   * Opens the registry. The connection steps aside when another tab upgrades the database (it is closed, never left
+   * to block the upgrade), and a call that finds it closed underneath — by that, or by the browser — reopens it and
+   * is made once more.
+   */
   static async open(storeName: string): Promise<IndexedDbRegistry> {
+    const registry = new IndexedDbRegistry(await IndexedDbRegistry.connect(storeName), storeName);
+    return new Proxy(registry, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function' || property === 'close' || property === 'constructor') return value;
+        return async (...args: unknown[]) => {
+          try {
+            return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          } catch (error) {
+            if (!connectionClosed(error)) throw error;
+            target.db = await IndexedDbRegistry.connect(target.storeName);
+            return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          }
+        };
+      },
+    });
+  }
+
+  private static async connect(storeName: string): Promise<IDBPDatabase<RegistrySchema>> {
     try {
-      const db = await openDB<RegistrySchema>(registryDbName(storeName), REGISTRY_DB_VERSION, {
+      const db: IDBPDatabase<RegistrySchema> = await openDB<RegistrySchema>(registryDbName(storeName), REGISTRY_DB_VERSION, {
+        blocking() {
+          db.close();
+        },
         upgrade(database, oldVersion) {
           if (oldVersion < 1) {
             const groups = database.createObjectStore('featureGroups', { keyPath: ['nameKey', 'version'] });
@@ -89,8 +122,14 @@ export class IndexedDbRegistry implements Registry {
           }
         },
       });
-      return new IndexedDbRegistry(db);
+      return db;
     } catch (error) {
+      if (error instanceof DOMException && error.name === 'VersionError') {
+        throw new StoreClosedError(
+          `The registry of store '${storeName}' was upgraded by a newer version of the app in another tab; reload this page.`,
+          { cause: error },
+        );
+      }
       return wrap(error, 'opening the registry');
     }
   }

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { deleteDB, openDB } from 'idb';
-import { IndexedDbRegistry, registryDbName } from '../../src/registry/indexeddb.ts';
+import { IndexedDbRegistry, REGISTRY_DB_VERSION, registryDbName } from '../../src/registry/indexeddb.ts';
 import { MemoryRegistry } from '../../src/registry/memory.ts';
 import { weightsKey, type CommitRecord, type PipelineDefinition, type PipelineRunRecord, type Registry, type RunRecord, type TrainingDatasetRecord } from '../../src/registry/types.ts';
-import { InvalidNameError, NotFoundError } from '../../src/errors.ts';
+import { InvalidNameError, NotFoundError, StoreClosedError } from '../../src/errors.ts';
 import { normalizeFeatureGroup } from '../../src/definitions/feature-group.ts';
 import { normalizeFeatureView, type FeatureViewDefinition } from '../../src/definitions/feature-view.ts';
 import { uniqueStoreName } from '../support/names.ts';
@@ -399,5 +399,37 @@ describe('IndexedDB registry: feature views persistence and upgrade', () => {
     } finally {
       upgraded.close();
     }
+  });
+});
+
+describe('IndexedDB registry: connections closed underneath and upgrades from another tab', () => {
+  it('reopens a connection closed underneath and makes the call once more', async () => {
+    const name = uniqueStoreName('reopen');
+    const registry = await IndexedDbRegistry.open(name);
+    try {
+      await registry.putFeatureGroup(group('a', 1));
+      (registry as unknown as { db: IDBDatabase }).db.close();
+      expect((await registry.listFeatureGroups()).map((g) => g.name)).toEqual(['a']);
+      await registry.putFeatureGroup(group('b', 1));
+      expect((await registry.listFeatureGroups()).map((g) => g.name)).toEqual(['a', 'b']);
+    } finally {
+      registry.close();
+    }
+  });
+
+  it('never blocks an upgrade from another tab; afterwards this one is told to reload', async () => {
+    const name = uniqueStoreName('upgrade');
+    const registry = await IndexedDbRegistry.open(name);
+    await registry.putFeatureGroup(group('a', 1));
+    // Another tab, running a newer version of the app, upgrades the database while this connection is open.
+    const newer = await openDB(registryDbName(name), REGISTRY_DB_VERSION + 1, {
+      upgrade(database) {
+        database.createObjectStore('fromTheFuture');
+      },
+    });
+    expect(newer.objectStoreNames.contains('fromTheFuture')).toBe(true);
+    newer.close();
+    await expect(registry.listFeatureGroups()).rejects.toBeInstanceOf(StoreClosedError);
+    registry.close();
   });
 });

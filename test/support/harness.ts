@@ -23,7 +23,8 @@ export async function startHarnessServer(): Promise<{ server: ViteDevServer; url
     configFile: false,
     root: process.cwd(),
     logLevel: 'error',
-    server: { host: '127.0.0.1', port: 0 },
+    // No watcher and no HMR: an edit to src/ while e2e tests run must not reload the page under a test.
+    server: { host: '127.0.0.1', port: 0, hmr: false, watch: null },
     // Scan only the harness page (the demo and bench pages have their own configs).
     optimizeDeps: { entries: ['test/e2e/harness/index.html'], include: BROWSER_DEPS, exclude: ['@duckdb/duckdb-wasm', 'parquet-wasm'] },
     worker: { format: 'es' },

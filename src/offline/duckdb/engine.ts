@@ -31,8 +31,16 @@ export async function defaultDuckDbAssets(): Promise<DuckDbAssets> {
 /** A running DuckDB-WASM instance with a writer and a reader connection. */
 export interface DuckDbEngine {
   readonly db: duckdb.AsyncDuckDB;
+  /** The writer connection; a new one after an Arrow insert failed (see insertArrow). */
   readonly writer: duckdb.AsyncDuckDBConnection;
   readonly reader: duckdb.AsyncDuckDBConnection;
+  /**
+   * Inserts an Arrow IPC stream through the writer. When it fails, the writer connection is replaced (which rolls
+   * back its open transaction): duckdb-wasm 1.32 lets an OPFS write error such as QuotaExceededError escape as a
+   * JavaScript exception, which skips the connection's reset of its Arrow insert state, and the next insert on that
+   * connection would replay the failed batch into the failed insert's table.
+   */
+  insertArrow(ipc: Uint8Array, options: { name: string; create: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -60,14 +68,26 @@ export async function startDuckDb(options: { path: string | null; assets: DuckDb
     } else {
       await db.open({});
     }
-    const writer = await db.connect();
+    let writer = await db.connect();
     await writer.query(LOCKDOWN);
     await writer.query(sql`SELECT 1`);
     const reader = await db.connect();
     return {
       db,
-      writer,
+      get writer() {
+        return writer;
+      },
       reader,
+      async insertArrow(ipc, insertOptions) {
+        try {
+          await writer.insertArrowFromIPCStream(ipc, insertOptions);
+        } catch (error) {
+          const stale = writer;
+          writer = await db.connect();
+          await stale.close().catch(() => undefined); // the insert's own error is the one to report
+          throw error;
+        }
+      },
       async close() {
         await writer.close();
         await reader.close();
