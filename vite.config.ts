@@ -1,9 +1,25 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 import { BROWSER_DEPS } from './vite.shared.ts';
+
+/**
+ * The static site's Content-Security-Policy: no eval, no inline script or style; wasm may compile (DuckDB,
+ * parquet-wasm, tfjs-wasm); workers and requests stay on this origin. Only in the build: Vite's dev server injects
+ * styles inline and talks to its HMR socket.
+ */
+export const DEMO_CSP =
+  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+  "style-src 'self'; object-src 'none'; base-uri 'self'; form-action 'none'";
+
+const strictCsp: Plugin = {
+  name: 'larder-demo-csp',
+  apply: 'build',
+  transformIndexHtml: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: DEMO_CSP }, injectTo: 'head-prepend' }],
+};
 
 /** The demo app: `npm run demo` serves it, `npm run build` writes a static site to dist-demo/. */
 export default defineConfig({
+  plugins: [strictCsp],
   root: 'demo',
   base: './',
   publicDir: false,

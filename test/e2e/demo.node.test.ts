@@ -87,6 +87,12 @@ beforeAll(async () => {
     viewport: { width: 1280, height: 900 },
   });
   watch(context);
+  // Every Content-Security-Policy violation of the page and its workers' documents, as the page sees them.
+  await context.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { cspViolations: string[] }).cspViolations = seen;
+    document.addEventListener('securitypolicyviolation', (event) => seen.push(`${event.violatedDirective} ${event.blockedURI}`));
+  });
 });
 
 afterAll(async () => {
@@ -131,6 +137,20 @@ describe('the demo, built and served', () => {
     expect(bars.length).toBeGreaterThan(1);
     expect(bars.reduce((a, b) => a + b, 0)).toBe(WEATHER_ROWS);
 
+    expect(problems).toEqual([]);
+  });
+
+  test('runs under a strict Content-Security-Policy (no eval, no inline code) with zero violations', async () => {
+    const p = await openDemo();
+    const policy = await p.getAttribute('meta[http-equiv="Content-Security-Policy"]', 'content');
+    expect(policy).toContain("script-src 'self' 'wasm-unsafe-eval'");
+    expect(policy).toContain("worker-src 'self'");
+    const sources = policy!.split(/[\s;]+/);
+    expect(sources).not.toContain("'unsafe-eval'");
+    expect(sources).not.toContain("'unsafe-inline'");
+    // The import ran under it: DuckDB-WASM and parquet-wasm compiled, workers started, rows rendered.
+    expect((await commitRows(p)).length).toBeGreaterThan(0);
+    expect(await p.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations)).toEqual([]);
     expect(problems).toEqual([]);
   });
 
