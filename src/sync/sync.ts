@@ -55,7 +55,10 @@ export interface PushResult {
   /** False when the target already held this store's state (nothing was written). */
   pushed: boolean;
   uploaded: { objects: number; bytes: number };
-  /** Objects the snapshot shares with earlier ones or that a cut-short push had already uploaded. */
+  /**
+   * New objects found already in the target (uploaded by a push that was cut short, or the same content elsewhere in
+   * the history). Objects the parent snapshot holds are reused without a request and counted in neither.
+   */
   reused: { objects: number; bytes: number };
 }
 
