@@ -1,0 +1,154 @@
+// Shared pieces of the reliability drills: knobs read from the environment, a seeded random source, the ways a drill
+// kills a store, opening a store again after a kill, and the results file each drill leaves for the report card.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Page } from 'playwright';
+import type * as Larder from '../src/index.ts';
+
+/** Where each drill writes its figures; scripts/reliability-report.mjs reads them. */
+export const RESULTS_DIRECTORY = '.reliability-results';
+
+/** `RELIABILITY_QUICK=1`: a handful of iterations and small batches, for a run while working on the code. */
+export const QUICK = process.env['RELIABILITY_QUICK'] === '1';
+
+/** A positive integer from the environment, or `fallback` (which itself depends on quick mode). */
+export function knob(name: string, full: number, quick: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return QUICK ? quick : full;
+  const value = Number(raw.replaceAll('_', ''));
+  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got '${raw}'.`);
+  return value;
+}
+
+/** The seed every drill derives its random choices from; print it with any failure so the run can be repeated. */
+export const SEED = knob('RELIABILITY_SEED', 20261126, 20261126);
+
+/** mulberry32: a small seeded generator, uniform in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A progress line on stderr (the drills are long; vitest shows it as it comes). */
+export function log(message: string): void {
+  process.stderr.write(`[reliability] ${message}\n`);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * How a drill stops a store in the middle of its work:
+ * - `worker`: `Worker.terminate()` on the store worker (DuckDB's own worker is its child and dies with it) — the page
+ *   lives on and opens the store again;
+ * - `page`: the tab is closed (no beforeunload), as a user closing it;
+ * - `crash`: the renderer process is crashed through the DevTools protocol (`Page.crash`), as an out-of-memory kill.
+ */
+export type KillMode = 'worker' | 'page' | 'crash';
+export const KILL_MODES: readonly KillMode[] = ['worker', 'page', 'crash'];
+
+/** The page property a drill keeps its open store in. */
+interface DrillWindow {
+  drillStore?: Larder.FeatureStore;
+}
+
+/** Kills the store of `page` in the given way. Returns the page to reopen the store in (the same one for `worker`). */
+export async function kill(page: Page, mode: KillMode, url: string): Promise<Page> {
+  if (mode === 'worker') {
+    await page.evaluate(() => {
+      const store = (window as DrillWindow).drillStore;
+      // `worker` is private in the facade's types; the drill reaches past them to pull the plug.
+      (store as unknown as { worker: Worker } | undefined)?.worker.terminate();
+      delete (window as DrillWindow).drillStore;
+    });
+    return page;
+  }
+  const context = page.context();
+  if (mode === 'page') {
+    await page.close({ runBeforeUnload: false });
+  } else {
+    const cdp = await context.newCDPSession(page);
+    const crashed = page.waitForEvent('crash', { timeout: 10_000 });
+    // Page.crash never answers: the renderer is gone before it could.
+    cdp.send('Page.crash').catch(() => undefined);
+    await crashed;
+    await page.close().catch(() => undefined); // a crashed page may refuse to close cleanly; it is gone either way
+  }
+  const next = await context.newPage();
+  await next.goto(url);
+  await next.waitForSelector('body[data-ready="true"]', { state: 'attached' });
+  return next;
+}
+
+/** What opening a store again after a kill took. */
+export interface OpenOutcome {
+  opened: boolean;
+  attempts: number;
+  ms: number;
+  /** The last error when it did not open (or the errors retried past when it did). */
+  errors: string[];
+}
+
+/**
+ * Opens the store into `window.drillStore`, retrying for `withinMs` (the dead owner's Web Lock and OPFS access handle
+ * take a moment to go). A store that does not open within that time counts as a failed open.
+ */
+export async function reopen(page: Page, storeName: string, withinMs = 20_000): Promise<OpenOutcome> {
+  return page.evaluate(
+    async ({ storeName, withinMs }) => {
+      const started = performance.now();
+      const errors: string[] = [];
+      let attempts = 0;
+      while (performance.now() - started < withinMs) {
+        attempts++;
+        try {
+          (window as DrillWindow).drillStore = await window.larder.openFeatureStore({ name: storeName });
+          return { opened: true, attempts, ms: Math.round(performance.now() - started), errors: [...new Set(errors)] };
+        } catch (error) {
+          const e = error as { code?: string; message?: string };
+          errors.push(`${e.code ?? 'no code'}: ${String(e.message ?? error).slice(0, 300)}`);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
+      return { opened: false, attempts, ms: Math.round(performance.now() - started), errors: [...new Set(errors)] };
+    },
+    { storeName, withinMs },
+  );
+}
+
+/** Closes the store kept in `window.drillStore`, if any. */
+export async function closeStore(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    const store = (window as DrillWindow).drillStore;
+    delete (window as DrillWindow).drillStore;
+    await store?.close();
+  });
+}
+
+/** The figures one drill leaves for the report card. `complete` is false while (or if) the drill did not finish. */
+export interface DrillResult {
+  drill: string;
+  complete: boolean;
+  seed: number;
+  quick: boolean;
+  iterations: number;
+  /** Figures that must be zero; the card fails on any other value. */
+  mustBeZero: Record<string, number>;
+  /** Other figures worth printing (timings, how the kills fell). */
+  figures: Record<string, number | string>;
+  /** One line per finding, with what repeats it. */
+  findings: string[];
+  durationMs: number;
+}
+
+export async function writeResult(result: DrillResult): Promise<void> {
+  await mkdir(RESULTS_DIRECTORY, { recursive: true });
+  await writeFile(join(RESULTS_DIRECTORY, `${result.drill}.json`), `${JSON.stringify(result, null, 2)}\n`);
+}
