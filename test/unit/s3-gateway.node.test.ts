@@ -155,8 +155,10 @@ describe('S3ObjectStore through the gateway', () => {
     const prefix = folder('auth');
     await store(prefix).put('exists', text('x'));
     const wrong = store(prefix, { secretAccessKey: 'not-the-secret' });
-    for (const attempt of [wrong.get('exists'), wrong.put('new', text('y')), wrong.list(''), wrong.put('exists', text('y'), { ifNoneMatch: '*' })]) {
-      const error = await failure(attempt);
+    // One request at a time: requests started together would reject while the loop still awaits the first.
+    const attempts = [() => wrong.get('exists'), () => wrong.put('new', text('y')), () => wrong.list(''), () => wrong.put('exists', text('y'), { ifNoneMatch: '*' })];
+    for (const attempt of attempts) {
+      const error = await failure(attempt());
       expect(error).toBeInstanceOf(SyncAuthError);
       expect(error.message).toContain('SignatureDoesNotMatch');
       expect(error.message).toContain(`s3://larder/${prefix}`);
@@ -311,8 +313,8 @@ describe('HttpObjectStore', () => {
     expect(await published.get('snapshot/HEAD.json')).toEqual({ body: text('{"v":1}'), etag });
     expect(await published.head('snapshot/HEAD.json')).toMatchObject({ key: 'snapshot/HEAD.json', size: 7, etag });
     expect(await published.get('snapshot/none.json')).toBeNull();
-    for (const attempt of [published.put('a', text('a')), published.delete('a'), published.list('')]) {
-      const error = await failure(attempt);
+    for (const attempt of [() => published.put('a', text('a')), () => published.delete('a'), () => published.list('')]) {
+      const error = await failure(attempt());
       expect(error).toBeInstanceOf(ObjectStoreError);
       expect(error.message).toContain('read-only');
       expect((error as ObjectStoreError).details).toMatchObject({ retryable: false, status: null });
