@@ -13,7 +13,7 @@ import { ModelRegistry, Runs } from './models/model-registry.ts';
 import { train, type TrainOptions, type TrainOutcome } from './pipelines/train.ts';
 import { instantToMillis, type Instant, type Where } from './offline/filters.ts';
 import type { DuckDbAssets } from './offline/duckdb/engine.ts';
-import type { IngestSource, Progress, TrainingDataProgress } from './offline/types.ts';
+import type { ErasureReport, IngestSource, Progress, TrainingDataProgress } from './offline/types.ts';
 import type { CommitRecord, FeatureGroupStatistics } from './registry/types.ts';
 import type { StoreWorkerApi, TrainingDataResult } from './rpc/store-api.ts';
 import { Query, type FeatureViewDefinition, type FeatureViewSpec } from './definitions/feature-view.ts';
@@ -277,7 +277,9 @@ export class FeatureGroup {
 
   /**
    * Removes every row (all event times, all commits) of the given entities: the right to erasure. Recorded in the
-   * ledger as a `delete` commit.
+   * ledger as a `delete` commit, which it returns. The rows also leave the online store and the training datasets of
+   * views reading this group; {@link FeatureGroup.erase} does the same and also says which datasets lost rows and
+   * which model versions were trained on them.
    *
    * @example
    * ```ts
@@ -285,6 +287,28 @@ export class FeatureGroup {
    * ```
    */
   async deleteRows(keys: Table | readonly Record<string, unknown>[], options: { signal?: AbortSignal } = {}): Promise<CommitRecord> {
+    return (await this.erase(keys, options)).commit;
+  }
+
+  /**
+   * {@link FeatureGroup.deleteRows}, reporting what the erasure reached. The entities' rows leave this group (its
+   * history included), the online store and every training dataset of a view reading this group whose table keeps
+   * the key columns (a dataset renames its table and updates its row counts and statistics; the next push uploads
+   * it anew). Datasets whose tables do not keep the key columns are listed with `rows: null`: rebuild them. `models`
+   * lists the model versions whose lineage names a listed dataset: trained on the erased data, to be retrained.
+   *
+   * What stays: pushed snapshots until `store.sync.purge`; model weights and fitted transformation state (learnt from
+   * the rows, not the rows). The offline store's OPFS file is overwritten where the rows were (free blocks are
+   * filled with noise); IndexedDB removes the online values through its own API, and the browser compacts its files
+   * later.
+   *
+   * @example
+   * ```ts
+   * const { commit, datasets, models } = await weather.erase([{ location: 'Seattle' }]);
+   * for (const m of models) await retrain(m.name, m.view, m.viewVersion);
+   * ```
+   */
+  async erase(keys: Table | readonly Record<string, unknown>[], options: { signal?: AbortSignal } = {}): Promise<ErasureReport & { commit: CommitRecord }> {
     let source: IngestSource;
     if (isArrowTable(keys)) source = { format: 'arrow', ipc: tableToIPC(keys, 'stream') };
     else if (Array.isArray(keys)) source = { format: 'rows', rows: keys as Record<string, unknown>[] };
@@ -292,7 +316,7 @@ export class FeatureGroup {
     const result = await this.store.withOperation(options.signal, 'The delete', (api, operationId) =>
       api.deleteRows(this.name, this.version, source, operationId),
     );
-    return result.commit;
+    return { commit: result.commit, datasets: result.erasure?.datasets ?? [], models: result.erasure?.models ?? [] };
   }
 
   /**

@@ -12,7 +12,7 @@ export { FEATURE_TYPES, type FeatureType } from './definitions/types.ts';
 export { expect } from './definitions/expectations.ts';
 export type { Expectation, ExpectationSuite, ExpectationResult, ValidationReport } from './definitions/expectations.ts';
 export type { Where, ColumnFilter, FilterValue, Instant } from './offline/filters.ts';
-export type { Progress, TrainingDataProgress } from './offline/types.ts';
+export type { ErasureReport, Progress, TrainingDataProgress } from './offline/types.ts';
 export type { DuckDbAssets } from './offline/duckdb/engine.ts';
 export type { CommitRecord, CommitKind, FeatureGroupStatistics, ColumnStatistics, TrainingDatasetRecord, TrainingDatasetInfo, SplitSpec } from './registry/types.ts';
 export {

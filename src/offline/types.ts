@@ -44,6 +44,19 @@ export interface CommitResult {
    * succeeds — the commit happened — and the next write or materialization of the group catches the online rows up.
    */
   onlineError?: { name: string; code: string | null; message: string };
+  /** Set by a delete: what else the erasure reached. */
+  erasure?: ErasureReport;
+}
+
+/**
+ * What a delete of keys reached beyond its feature group: the training datasets of views reading the group that
+ * lost rows of those keys (`rows: null` — the dataset table keeps no column holding the keys, so its rows could not
+ * be matched and are not erased: delete the dataset and build it again), and the model versions whose lineage names
+ * one of those datasets: trained on data of the erased keys, to be trained again.
+ */
+export interface ErasureReport {
+  datasets: { view: string; viewVersion: number; version: number; rows: number | null }[];
+  models: { name: string; version: number; view: string; viewVersion: number; trainingDataset: number }[];
 }
 
 /** The offline-store port: tables of feature rows with a commit ledger. */

@@ -7,9 +7,9 @@ import { nameKey, validateName } from '../definitions/names.ts';
 import {
   DeploymentRefusedError, InvalidArgumentError, InvalidNameError, NotFoundError, SchemaConflictError, StoreClosedError, errorSummary, throwIfAborted,
 } from '../errors.ts';
-import { DuckDbOfflineStore, tableNameOf } from '../offline/duckdb/offline-store.ts';
+import { DuckDbOfflineStore, tableNameOf, type ErasedRows, type ErasureTarget } from '../offline/duckdb/offline-store.ts';
 import { defaultDuckDbAssets, startDuckDb } from '../offline/duckdb/engine.ts';
-import type { CommitResult, IngestRequest, IngestSource, OperationControl, Progress, ReadRequest, TrainingDataProgress } from '../offline/types.ts';
+import type { CommitResult, ErasureReport, IngestRequest, IngestSource, OperationControl, Progress, ReadRequest, TrainingDataProgress } from '../offline/types.ts';
 import { IndexedDbRegistry } from '../registry/indexeddb.ts';
 import { MemoryRegistry } from '../registry/memory.ts';
 import type {
@@ -762,24 +762,102 @@ export class StoreService implements StoreWorkerApi {
     return statistics;
   }
 
+  /**
+   * Deletes every row of the keys from a group and from the training datasets of views that read the group, records
+   * which datasets lost rows and lists the model versions trained on them (see {@link ErasureReport}).
+   */
   async deleteRows(name: string, version: number, keys: IngestSource, operationId: number): Promise<CommitResult> {
     const control = this.control(operationId, null);
     try {
       const definition = await this.definition(name, version);
       const { registry, offline } = this.open_();
-      const result = await offline.deleteRows(definition, keys, control);
+      // Datasets being written now are erased too: wait for them.
+      await this.datasets.drain();
+      const candidates = await this.erasureTargets(definition);
+      const matched = candidates.filter((c) => c.target !== null);
+      const { targets: erased, ...result } = await offline.deleteRows(definition, keys, control, matched.map((c) => c.target!));
       await registry.putCommits([result.commit]);
+      const erasure = await this.recordErasure(definition, candidates, new Map(matched.map((c, i) => [c, erased[i]!])));
       if (definition.online) {
         try {
           await this.deleteOnline(definition, keys, result.commit.commitId);
         } catch (error) {
-          return { ...result, onlineError: errorSummary(error) };
+          return { ...result, erasure, onlineError: errorSummary(error) };
         }
       }
-      return result;
+      return { ...result, erasure };
     } finally {
       await control.done();
     }
+  }
+
+  /**
+   * The training datasets of every view joining a group, each with how its rows of erased keys are found: by the
+   * columns holding the join's spine keys, when the dataset table keeps them (always for the view's left group).
+   */
+  private async erasureTargets(definition: FeatureGroupDefinition): Promise<ErasureCandidate[]> {
+    const { registry } = this.open_();
+    const candidates: ErasureCandidate[] = [];
+    for (const view of await registry.listFeatureViews()) {
+      const joins = view.joins.filter((j) => nameKey(j.group) === nameKey(definition.name) && j.version === definition.version);
+      if (joins.length === 0) continue;
+      // Spine columns a dataset table keeps under their own name: keys, left-group features not renamed, labels.
+      const kept = new Set([...view.spine.keys, ...view.features.filter((f) => f.join === 0 && f.name === f.column).map((f) => f.name), ...view.labels.map((l) => l.name)]);
+      const columns = joins.map((j) => j.spineKeys).find((c) => c.every((k) => kept.has(k))) ?? null;
+      for (const record of await registry.listTrainingDatasets(view.name, view.version)) {
+        const renameTo = `${DATASET_TABLE_PREFIX}${nameKey(view.name)}_v${view.version}_${record.version}_e${crypto.randomUUID().replaceAll('-', '').slice(0, 12)}`;
+        candidates.push({ view, record, target: columns === null ? null : { table: record.table, columns, countBy: SPLIT_COLUMN, renameTo } });
+      }
+    }
+    return candidates;
+  }
+
+  /**
+   * After an erasure: the records of datasets that lost rows follow their tables (new name, row counts, statistics),
+   * the group's stored statistics are computed again (a minimum or maximum may have been an erased value), and the
+   * report lists those datasets, the ones that could not be matched, and the models trained on either.
+   */
+  private async recordErasure(
+    definition: FeatureGroupDefinition,
+    candidates: readonly ErasureCandidate[],
+    erased: ReadonlyMap<ErasureCandidate, ErasedRows>,
+  ): Promise<ErasureReport> {
+    const { registry, offline } = this.open_();
+    const touched: { candidate: ErasureCandidate; rows: number | null }[] = [];
+    for (const candidate of candidates) {
+      const rows = erased.get(candidate);
+      if (rows === undefined) {
+        touched.push({ candidate, rows: null });
+        continue;
+      }
+      if (rows.rows === 0) continue;
+      touched.push({ candidate, rows: rows.rows });
+      const { view, record } = candidate;
+      const left = await this.definition(view.spine.group, view.spine.version);
+      const minus = (split: SplitName): number => record.rowCounts[split] - (rows.byGroup.get(SPLIT_CODES.indexOf(split)) ?? 0);
+      const columns = [...viewColumnTypes(view, left)].filter(([n]) => !view.spine.keys.includes(n) && n !== view.spine.eventTime);
+      const statistics = await offline.tableStatistics(
+        rows.table,
+        columns.map(([name, type]) => ({ name, type, description: '', nullable: true, allowNaN: true })),
+        { column: SPLIT_COLUMN, value: SPLIT_CODES.indexOf('train') },
+      );
+      await registry.putTrainingDataset({
+        ...record,
+        table: rows.table,
+        rowCounts: { train: minus('train'), test: minus('test'), validation: minus('validation') },
+        statistics,
+      });
+    }
+    const stored = (await registry.dump()).statistics.filter((s) => nameKey(s.group) === nameKey(definition.name) && s.version === definition.version);
+    for (const old of stored) await registry.putStatistics(await offline.statistics(definition, old.commitId));
+    const trainedOn = (model: ModelVersionRecord, { view, record }: ErasureCandidate): boolean =>
+      model.lineage !== null && nameKey(model.lineage.featureView) === nameKey(view.name) &&
+      model.lineage.featureViewVersion === view.version && model.lineage.trainingDataset === record.version;
+    const models = (await registry.listModels()).filter((m) => touched.some((t) => trainedOn(m, t.candidate)));
+    return {
+      datasets: touched.map(({ candidate: { view, record }, rows }) => ({ view: view.name, viewVersion: view.version, version: record.version, rows })),
+      models: models.map((m) => ({ name: m.name, version: m.version, view: m.lineage!.featureView, viewVersion: m.lineage!.featureViewVersion, trainingDataset: m.lineage!.trainingDataset! })),
+    };
   }
 
   // Sync: the worker's half (src/sync/snapshot.ts); the network half runs on the caller's thread (src/sync/sync.ts).
@@ -871,6 +949,13 @@ export class StoreService implements StoreWorkerApi {
       state.release();
     }
   }
+}
+
+/** A training dataset an erasure reaches, and how its rows are found (null: its table keeps no key columns). */
+interface ErasureCandidate {
+  view: FeatureViewDefinition;
+  record: TrainingDatasetRecord;
+  target: ErasureTarget | null;
 }
 
 /** Offline tables of training datasets start with this; feature-group tables never do (see tableNameOf). */

@@ -349,7 +349,7 @@ export class DuckDbOfflineStore implements OfflineStore {
       insert: async (table, commitId) => {
         if (rows === 0) return 0;
         const ipc = tableToIPC(storedTable(definition, columns, BigInt(commitId)), 'stream');
-        await this.engine.writer.insertArrowFromIPCStream(ipc, { name: tableNameOf(definition), create: false });
+        await this.engine.insertArrow(ipc, { name: tableNameOf(definition), create: false });
         void table;
         return rows;
       },
@@ -568,7 +568,17 @@ export class DuckDbOfflineStore implements OfflineStore {
     return (connection as unknown as { _conn: number })._conn;
   }
 
-  deleteRows(definition: FeatureGroupDefinition, keys: IngestSource, control: OperationControl): Promise<CommitResult> {
+  /**
+   * Deletes every row of the given keys from a group and, in the same transaction, the rows of those keys from other
+   * tables (training datasets, see {@link ErasureTarget}); then overwrites the database file's free blocks (see
+   * {@link scrubFreeBlocks}) so the deleted values do not linger in the OPFS file.
+   */
+  deleteRows(
+    definition: FeatureGroupDefinition,
+    keys: IngestSource,
+    control: OperationControl,
+    targets: readonly ErasureTarget[] = [],
+  ): Promise<CommitResult & { targets: ErasedRows[] }> {
     const what = `deleting rows from ${definition.name} v${definition.version}`;
     const keyDefinition = {
       ...definition,
@@ -599,10 +609,11 @@ export class DuckDbOfflineStore implements OfflineStore {
         Object.fromEntries(keyDefinition.features.map((f, i) => [f.name, columns[i]!])),
       );
       let commit: CommitRecord;
+      const erased: ErasedRows[] = [];
       await w.query(sql`BEGIN TRANSACTION`);
       try {
         if (keyTable.numRows > 0) {
-          await w.insertArrowFromIPCStream(tableToIPC(keyTable, 'stream'), { name: staging, create: true });
+          await this.engine.insertArrow(tableToIPC(keyTable, 'stream'), { name: staging, create: true });
         } else {
           await w.query(sql`CREATE TEMP TABLE ${ident(staging)} AS SELECT ${join(definition.primaryKey.map((k) => ident(k)))} FROM ${ident(tableNameOf(definition))} LIMIT 0`);
         }
@@ -611,6 +622,9 @@ export class DuckDbOfflineStore implements OfflineStore {
           sql`DELETE FROM ${ident(tableNameOf(definition))} AS t USING ${ident(staging)} AS k WHERE ${on}`,
           w,
         );
+        // A DELETE only marks rows: their values stay in the table's blocks. Copy what is left into a new table.
+        if (toNumber(deleted?.['Count'] ?? 0) > 0) await this.rewriteGroupTable(definition);
+        for (const target of targets) erased.push(await this.eraseFrom(target, definition.primaryKey, staging));
         await w.query(sql`DROP TABLE ${ident(staging)}`);
         commit = {
           commitId,
@@ -629,9 +643,70 @@ export class DuckDbOfflineStore implements OfflineStore {
         throw engineError(error, what);
       }
       await this.checkpoint(what);
+      await this.scrubFreeBlocks(what);
       control.progress({ phase: 'done', rows: commit.rowCount });
-      return { commit, reused: false };
+      return { commit, reused: false, targets: erased };
     });
+  }
+
+  /** Inside deleteRows' transaction: replaces a group's table by a copy of its rows (same order, same columns). */
+  private async rewriteGroupTable(definition: FeatureGroupDefinition): Promise<void> {
+    const table = ident(tableNameOf(definition));
+    const copy = ident(`_larder_rewrite_${++this.fileCounter}`);
+    // INSERT … SELECT keeps the scan's order, the rows' storage order (the order ties are broken by).
+    await this.engine.writer.query(sql`CREATE TABLE ${copy} (${tableColumns(definition)});
+      INSERT INTO ${copy} SELECT * FROM ${table};
+      DROP TABLE ${table};
+      ALTER TABLE ${copy} RENAME TO ${ident(tableNameOf(definition))}`);
+  }
+
+  /**
+   * Inside deleteRows' transaction: copies a target's rows whose key columns match none of the staged keys into a
+   * table named `renameTo` and drops the target (when it has rows to lose), counting the others by `countBy`.
+   */
+  private async eraseFrom(target: ErasureTarget, primaryKey: readonly string[], staging: string): Promise<ErasedRows> {
+    const w = this.engine.writer;
+    const table = ident(target.table);
+    const on = join(target.columns.map((c, i) => sql`t.${ident(c)} = k.${ident(primaryKey[i]!)}`), ' AND ');
+    const matches = sql`EXISTS (SELECT 1 FROM ${ident(staging)} AS k WHERE ${on})`;
+    const counted = await this.rows(sql`SELECT t.${ident(target.countBy)} AS g, count(*) AS n FROM ${table} AS t WHERE ${matches} GROUP BY 1`, w);
+    const byGroup = new Map(counted.map((r) => [r['g'] === null ? null : toNumber(r['g']), toNumber(r['n'])]));
+    const rows = [...byGroup.values()].reduce((sum, n) => sum + n, 0);
+    if (rows === 0) return { table: target.table, rows, byGroup };
+    await w.query(sql`CREATE TABLE ${ident(target.renameTo)} AS SELECT * FROM ${table} AS t WHERE NOT ${matches}; DROP TABLE ${table}`);
+    return { table: target.renameTo, rows, byGroup };
+  }
+
+  /**
+   * Overwrites the database file's free blocks. DuckDB leaves the bytes of deleted rows in the blocks a checkpoint
+   * frees, and reuses those blocks only for later writes: after an erasure the subject's values would still be in the
+   * OPFS file. So fill every free block with a scratch table of random numbers (DuckDB takes free blocks before it
+   * grows the file), checkpoint, and drop it: the blocks are free again, holding noise. Costs a write of the free
+   * space (small after a delete; up to the file's size after a large one).
+   */
+  private async scrubFreeBlocks(what: string): Promise<void> {
+    const w = this.engine.writer;
+    const scratch = ident('_larder_scrub');
+    const free = async (): Promise<{ blocks: number; size: number }> => {
+      const [row] = await this.rows(sql`SELECT free_blocks, block_size FROM pragma_database_size()`, w);
+      return { blocks: toNumber(row?.['free_blocks'] ?? 0), size: toNumber(row?.['block_size'] ?? 0) };
+    };
+    try {
+      let { blocks, size } = await free();
+      // A block freed by the checkpoint that wrote the scratch rows is reused only by the next one: a few rounds.
+      for (let round = 0; blocks > 0 && round < 8; round++) {
+        // Random doubles barely compress: two per 16 bytes of free space leaves room to spare.
+        const rows = Math.ceil((blocks * size) / 8);
+        await w.query(sql`CREATE TABLE IF NOT EXISTS ${scratch} (v DOUBLE);
+          INSERT INTO ${scratch} SELECT random() FROM range(${literal(rows)});
+          CHECKPOINT;`);
+        ({ blocks, size } = await free());
+      }
+      await w.query(sql`DROP TABLE IF EXISTS ${scratch}; CHECKPOINT;`);
+    } catch (error) {
+      await w.query(sql`DROP TABLE IF EXISTS ${scratch}`).catch(() => undefined); // report the scrub's own failure
+      throw engineError(error, `${what} (overwriting free space)`);
+    }
   }
 
   async statistics(definition: FeatureGroupDefinition, commitId: number): Promise<FeatureGroupStatistics> {
@@ -775,7 +850,7 @@ export class DuckDbOfflineStore implements OfflineStore {
       const w = this.engine.writer;
       try {
         await w.query(sql`BEGIN TRANSACTION; DROP TABLE IF EXISTS ${ident(name)};`);
-        await w.insertArrowFromIPCStream(tableToIPC(table, 'stream'), { name, create: true });
+        await this.engine.insertArrow(tableToIPC(table, 'stream'), { name, create: true });
         await w.query(sql`COMMIT`);
       } catch (error) {
         await w.query(sql`ROLLBACK`).catch(() => undefined); // report the failure that caused the rollback
@@ -883,7 +958,7 @@ export class DuckDbOfflineStore implements OfflineStore {
           }
           const columns = join([...definition.features.map((f) => ident(f.name)), COMMIT]);
           for (const part of group.parts) {
-            await w.insertArrowFromIPCStream(part, { name: `_larder_snapshot_part_${this.fileCounter}`, create: true });
+            await this.engine.insertArrow(part, { name: `_larder_snapshot_part_${this.fileCounter}`, create: true });
             await w.query(sql`INSERT INTO ${table} (${columns}) SELECT ${columns} FROM ${staging}; DROP TABLE ${staging}`);
           }
           const upserts = group.ledger.filter((c) => c.kind === 'upsert').map((c) => literal(c.commitId));
@@ -898,7 +973,7 @@ export class DuckDbOfflineStore implements OfflineStore {
         for (const dataset of plan.datasets) {
           if (dataset.ipc === null) continue;
           await w.query(sql`DROP TABLE IF EXISTS ${ident(dataset.table)}`);
-          await w.insertArrowFromIPCStream(dataset.ipc, { name: dataset.table, create: true });
+          await this.engine.insertArrow(dataset.ipc, { name: dataset.table, create: true });
         }
         // The store's content changed: what it knew about other targets no longer holds.
         await w.query(sql`DELETE FROM ${SYNC_STATE}; INSERT INTO ${SYNC_STATE} VALUES (${literal(plan.sync.target)}, ${literal(plan.sync.state)})`);
@@ -918,6 +993,26 @@ export class DuckDbOfflineStore implements OfflineStore {
   close(): Promise<void> {
     return this.writes.run(() => this.engine.close());
   }
+}
+
+/**
+ * A table that loses the rows of erased keys along with a group (a training dataset): `columns` are its columns
+ * holding the group's primary key, in key order. Its deleted rows are counted by the values of `countBy`; when it
+ * loses rows, the rest are copied to a new table `renameTo` (a deleted row's values would stay in the old table's
+ * blocks), so anything that identifies rows by table name sees new rows.
+ */
+export interface ErasureTarget {
+  table: string;
+  columns: readonly string[];
+  countBy: string;
+  renameTo: string;
+}
+
+/** What deleteRows took from an {@link ErasureTarget}: its table's name now, the rows, and the rows per `countBy` value. */
+export interface ErasedRows {
+  table: string;
+  rows: number;
+  byGroup: Map<number | null, number>;
 }
 
 /** What {@link DuckDbOfflineStore.applySnapshot} makes the store hold. */
