@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Table } from 'apache-arrow';
 import { MemoryObjectStore, openFeatureStore, type FeatureStore } from '../../src/index.ts';
+import { readOpfsFiles } from '../support/opfs-files.ts';
 import { uniqueStoreName } from '../support/names.ts';
 
 // The right-to-erasure drill: one subject (city 'Perth', its notes a canary string) in the offline store, the online
@@ -71,25 +72,14 @@ const holds = (bytes: Uint8Array, needle: string): boolean => encodings(needle).
 /** Every OPFS file of the origin, byte for byte: which hold the needle, which were read, which were busy. */
 async function scanOpfs(needle: string): Promise<{ hits: string[]; files: string[]; busy: string[] }> {
   const scan = { hits: [] as string[], files: [] as string[], busy: [] as string[] };
-  const walk = async (dir: FileSystemDirectoryHandle, prefix: string): Promise<void> => {
-    for await (const [name, handle] of (dir as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()) {
-      const path = `${prefix}${name}`;
-      if (handle.kind === 'directory') {
-        await walk(handle as FileSystemDirectoryHandle, `${path}/`);
-        continue;
-      }
-      let bytes: Uint8Array;
-      try {
-        bytes = new Uint8Array(await (await (handle as FileSystemFileHandle).getFile()).arrayBuffer());
-      } catch {
-        scan.busy.push(path); // another test file's store holds it open
-        continue;
-      }
-      scan.files.push(path);
-      if (holds(bytes, needle)) scan.hits.push(path);
+  for (const { path, bytes } of await readOpfsFiles()) {
+    if (bytes === null) {
+      scan.busy.push(path); // another test file's store holds it open
+      continue;
     }
-  };
-  await walk(await navigator.storage.getDirectory(), '');
+    scan.files.push(path);
+    if (holds(bytes, needle)) scan.hits.push(path);
+  }
   return scan;
 }
 

@@ -13,6 +13,7 @@ import { defaultDuckDbAssets, startDuckDb, type DuckDbEngine } from '../../src/o
 import { DuckDbOfflineStore } from '../../src/offline/duckdb/offline-store.ts';
 import type { OperationControl, ReadRequest } from '../../src/offline/types.ts';
 import { rejectionOf, tableColumns } from '../support/data-helpers.ts';
+import { readOpfsFiles } from '../support/opfs-files.ts';
 import { uniqueStoreName } from '../support/names.ts';
 
 const control: OperationControl = { signal: new AbortController().signal, progress: () => undefined };
@@ -249,25 +250,14 @@ async function scanOrigin(needles: Record<string, string>): Promise<Scan> {
       db.close();
     }
   }
-  const walk = async (dir: FileSystemDirectoryHandle, prefix: string): Promise<void> => {
-    for await (const [name, handle] of (dir as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()) {
-      const path = `${prefix}${name}`;
-      if (handle.kind === 'directory') {
-        await walk(handle as FileSystemDirectoryHandle, `${path}/`);
-        continue;
-      }
-      let bytes: Uint8Array;
-      try {
-        bytes = new Uint8Array(await (await (handle as FileSystemFileHandle).getFile()).arrayBuffer());
-      } catch {
-        scan.busy.push(path);
-        continue;
-      }
-      scan.files.push(path);
-      look(`OPFS ${path}`, [bytes, new TextEncoder().encode(path)]);
+  for (const { path, bytes } of await readOpfsFiles()) {
+    if (bytes === null) {
+      scan.busy.push(path);
+      continue;
     }
-  };
-  await walk(await navigator.storage.getDirectory(), '');
+    scan.files.push(path);
+    look(`OPFS ${path}`, [bytes, new TextEncoder().encode(path)]);
+  }
   const local: string[] = [];
   for (let i = 0; i < localStorage.length; i++) {
     const key = localStorage.key(i) ?? '';
