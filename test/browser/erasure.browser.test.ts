@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Table } from 'apache-arrow';
 import { MemoryObjectStore, openFeatureStore, type FeatureStore } from '../../src/index.ts';
-import { readOpfsFiles } from '../support/opfs-files.ts';
+import { forEachIndexedDb, readOpfsFiles } from '../support/origin-storage.ts';
 import { uniqueStoreName } from '../support/names.ts';
 
 // The right-to-erasure drill: one subject (city 'Perth', its notes a canary string) in the offline store, the online
@@ -86,28 +86,18 @@ async function scanOpfs(needle: string): Promise<{ hits: string[]; files: string
 /** Every value of every object store of every IndexedDB database of the origin, as JSON text: which hold the needle. */
 async function scanIndexedDb(needle: string): Promise<string[]> {
   const hits: string[] = [];
-  for (const info of await indexedDB.databases()) {
-    const name = info.name!;
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const request = indexedDB.open(name);
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error ?? new Error(`cannot open ${name}`));
-    });
-    try {
-      for (const storeName of [...db.objectStoreNames]) {
-        const request = db.transaction(storeName, 'readonly').objectStore(storeName).getAll();
-        const values = await new Promise<unknown[]>((resolve, reject) => {
-          request.onsuccess = () => resolve(request.result as unknown[]);
-          request.onerror = () => reject(request.error ?? new Error(`cannot read ${name}/${storeName}`));
-        });
-        const text = JSON.stringify(values, (_, v: unknown) =>
-          typeof v === 'bigint' ? String(v) : v instanceof ArrayBuffer || ArrayBuffer.isView(v) ? new TextDecoder('latin1').decode(v) : v);
-        if (text.includes(needle)) hits.push(`${name}/${storeName}`);
-      }
-    } finally {
-      db.close();
+  await forEachIndexedDb(async (name, db) => {
+    for (const storeName of [...db.objectStoreNames]) {
+      const request = db.transaction(storeName, 'readonly').objectStore(storeName).getAll();
+      const values = await new Promise<unknown[]>((resolve, reject) => {
+        request.onsuccess = () => resolve(request.result as unknown[]);
+        request.onerror = () => reject(request.error ?? new Error(`cannot read ${name}/${storeName}`));
+      });
+      const text = JSON.stringify(values, (_, v: unknown) =>
+        typeof v === 'bigint' ? String(v) : v instanceof ArrayBuffer || ArrayBuffer.isView(v) ? new TextDecoder('latin1').decode(v) : v);
+      if (text.includes(needle)) hits.push(`${name}/${storeName}`);
     }
-  }
+  });
   return hits;
 }
 

@@ -5,6 +5,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { InvalidArgumentError, ObjectStoreError } from '../../src/errors.ts';
 import { MemoryObjectStore, sha256Base64, type ObjectStore } from '../../src/sync/object-store.ts';
 import { HttpObjectStore, PresignedObjectStore, S3ObjectStore } from '../../src/sync/http-object-store.ts';
+import { rejectionOf as failure } from '../support/data-helpers.ts';
 import { testSigner } from '../support/presign.ts';
 
 const gateway = inject('s3GatewayEndpoint');
@@ -28,14 +29,6 @@ function presignedStore(prefix = folder('presigned')): PresignedObjectStore {
   return new PresignedObjectStore({ sign, prefix, description: 'presigned (test signer)' });
 }
 
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** What every writable {@link ObjectStore} must do. `open` gives a fresh, empty store each time. */
 function objectStoreContract(name: string, open: () => ObjectStore): void {

@@ -13,7 +13,7 @@ import { defaultDuckDbAssets, startDuckDb, type DuckDbEngine } from '../../src/o
 import { DuckDbOfflineStore } from '../../src/offline/duckdb/offline-store.ts';
 import type { OperationControl, ReadRequest } from '../../src/offline/types.ts';
 import { rejectionOf, tableColumns } from '../support/data-helpers.ts';
-import { readOpfsFiles } from '../support/opfs-files.ts';
+import { forEachIndexedDb, readOpfsFiles } from '../support/origin-storage.ts';
 import { uniqueStoreName } from '../support/names.ts';
 
 const control: OperationControl = { signal: new AbortController().signal, progress: () => undefined };
@@ -224,32 +224,22 @@ async function scanOrigin(needles: Record<string, string>): Promise<Scan> {
       if (chunks.some((chunk) => encodings(needle).some((encoded) => contains(chunk, encoded)))) scan.hits.push(`${label} in ${where}`);
     }
   };
-  for (const info of await indexedDB.databases()) {
-    const name = info.name!;
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const request = indexedDB.open(name);
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error ?? new Error(`cannot open ${name}`));
-    });
-    try {
-      scan.databases.push(name);
-      for (const storeName of [...db.objectStoreNames]) {
-        const transaction = db.transaction(storeName, 'readonly');
-        const store = transaction.objectStore(storeName);
-        const [keys, values] = await Promise.all(
-          [store.getAllKeys(), store.getAll()].map((request) => new Promise<unknown[]>((resolve, reject) => {
-            request.onsuccess = () => resolve(request.result as unknown[]);
-            request.onerror = () => reject(request.error ?? new Error(`cannot read ${name}/${storeName}`));
-          })),
-        );
-        const chunks: Uint8Array[] = [new TextEncoder().encode(`${name} ${storeName}`)];
-        await bytesOfValue([keys, values], chunks);
-        look(`IndexedDB ${name}/${storeName}`, chunks);
-      }
-    } finally {
-      db.close();
+  await forEachIndexedDb(async (name, db) => {
+    scan.databases.push(name);
+    for (const storeName of [...db.objectStoreNames]) {
+      const transaction = db.transaction(storeName, 'readonly');
+      const store = transaction.objectStore(storeName);
+      const [keys, values] = await Promise.all(
+        [store.getAllKeys(), store.getAll()].map((request) => new Promise<unknown[]>((resolve, reject) => {
+          request.onsuccess = () => resolve(request.result as unknown[]);
+          request.onerror = () => reject(request.error ?? new Error(`cannot read ${name}/${storeName}`));
+        })),
+      );
+      const chunks: Uint8Array[] = [new TextEncoder().encode(`${name} ${storeName}`)];
+      await bytesOfValue([keys, values], chunks);
+      look(`IndexedDB ${name}/${storeName}`, chunks);
     }
-  }
+  });
   for (const { path, bytes } of await readOpfsFiles()) {
     if (bytes === null) {
       scan.busy.push(path);

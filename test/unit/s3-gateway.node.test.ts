@@ -15,6 +15,7 @@ import {
   type S3ObjectStoreOptions,
 } from '../../src/sync/http-object-store.ts';
 import { testSigner } from '../support/presign.ts';
+import { rejectionOf as failure } from '../support/data-helpers.ts';
 import { startS3Stack, type FaultKind, type S3Stack } from '../support/s3-servers.ts';
 
 /** The key prefix a target was made with, read back from its description (`s3://bucket/prefix at host`). */
@@ -51,14 +52,6 @@ function store(prefix: string, overrides: Partial<S3ObjectStoreOptions> = {}): S
 const text = (value: string): Uint8Array => new TextEncoder().encode(value);
 const read = (bytes: Uint8Array | undefined): string => new TextDecoder().decode(bytes);
 
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('S3ObjectStore through the gateway', () => {
   it('puts, gets, heads, lists and deletes, with keys relative to its prefix', async () => {

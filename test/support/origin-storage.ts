@@ -1,4 +1,4 @@
-// Every file of the origin's private file system, byte for byte — for tests that prove something is NOT stored.
+// What the origin stores — every OPFS file, every IndexedDB database — for tests that prove something is NOT stored.
 
 /** One OPFS file: its path, and its bytes, or null when another open store holds it (it cannot be read then). */
 export interface OpfsFile {
@@ -25,4 +25,21 @@ export async function readOpfsFiles(): Promise<OpfsFile[]> {
   };
   await walk(await navigator.storage.getDirectory(), '');
   return files;
+}
+
+/** Opens every IndexedDB database of the origin in turn (at its current version), hands it to `visit`, closes it. */
+export async function forEachIndexedDb(visit: (name: string, db: IDBDatabase) => Promise<void>): Promise<void> {
+  for (const info of await indexedDB.databases()) {
+    const name = info.name!;
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = indexedDB.open(name);
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error ?? new Error(`cannot open ${name}`));
+    });
+    try {
+      await visit(name, db);
+    } finally {
+      db.close();
+    }
+  }
 }
