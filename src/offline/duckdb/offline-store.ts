@@ -30,6 +30,9 @@ const SEQUENCE = ident('_larder_commit_seq');
 const COMMIT = ident(COMMIT_COLUMN);
 const SUPERSEDED = ident(SUPERSEDED_COLUMN);
 
+/** The most columns a CSV file may have: far above any feature group, far below what exhausts DuckDB's memory. */
+const MAX_CSV_COLUMNS = 10_000;
+
 /** The DuckDB table of a feature group version. */
 export function tableNameOf(definition: FeatureGroupDefinition): string {
   return `fg_${nameKey(definition.name)}_v${definition.version}`;
@@ -362,7 +365,16 @@ export class DuckDbOfflineStore implements OfflineStore {
     const file = `${INGEST_DIRECTORY}${++this.fileCounter}.csv`;
     const staging = ident(`_larder_csv_${this.fileCounter}`);
     const w = this.engine.writer;
-    const delimiter = csvDelimiter(csvHeaderLine(bytes), definition.features.map((f) => f.name));
+    const headerLine = csvHeaderLine(bytes);
+    const delimiter = csvDelimiter(headerLine, definition.features.map((f) => f.name));
+    // A header of a million columns drives DuckDB's reader out of memory (gigabytes its worker never returns) before
+    // it reports anything: refused up front. The header counted is the file's first 64 KB.
+    const fields = headerLine.split(delimiter).length;
+    if (fields > MAX_CSV_COLUMNS) {
+      throw new ParseError(`The CSV header has ${fields.toLocaleString('en-US')} or more columns; at most ${MAX_CSV_COLUMNS.toLocaleString('en-US')} are read.`, {
+        details: { reason: 'too many columns', columns: fields },
+      });
+    }
     const read = readCsvSql(file, delimiter);
     // DuckDB takes the buffer (it is transferred to its worker).
     await this.engine.db.registerFileBuffer(file, bytes);
