@@ -911,7 +911,8 @@ export class StoreService implements StoreWorkerApi {
     await this.datasets.drain();
     const sync = parseSyncState(await state.offline.syncState(snapshot.target));
     const { before, after } = await applySnapshot(state.offline, state.registry, snapshot, sync);
-    const localSha = await fingerprint(await state.registry.dump());
+    const held = await state.registry.dump();
+    const localSha = await fingerprint(held);
     const done: SyncState = { base: { key: snapshot.manifestKey, manifest: snapshot.manifest, complete: true, localSha }, pending: null };
     await state.offline.writeSyncState(snapshot.target, JSON.stringify(done));
     // The online store is derived: the online rows of groups whose rows changed are rebuilt from the offline rows.
@@ -922,7 +923,7 @@ export class StoreService implements StoreWorkerApi {
       if (definition.online) await this.materializeOnline(definition, { kind: 'window', start: null, end: null }, silentControl());
     }
     const channel = new BroadcastChannel(aliasChannelName(state.name));
-    for (const alias of await state.registry.dump().then((d) => d.aliases)) {
+    for (const alias of held.aliases) {
       channel.postMessage({ model: alias.name, alias: alias.alias, version: alias.version } satisfies AliasMoved);
     }
     channel.close();

@@ -9,7 +9,8 @@
  *
  * Everything read back from a target is checked here before anything is applied: a manifest is untrusted input.
  */
-import { SnapshotIntegrityError } from '../errors.ts';
+import { InvalidArgumentError, SnapshotIntegrityError } from '../errors.ts';
+import { validateName } from '../definitions/names.ts';
 import type { CommitRecord } from '../registry/types.ts';
 
 export const SNAPSHOT_FORMAT = 'larder-snapshot';
@@ -86,6 +87,28 @@ export interface Head {
   format: 'larder-snapshot-head';
   manifest: string;
   createdAt: number;
+}
+
+/** What a snapshot holds; everything by default. Names are compared ignoring case. */
+export interface SnapshotInclude {
+  /** Feature groups (all their versions); views reading other groups are left out, with their training datasets. */
+  featureGroups?: readonly string[];
+  /** Models (all their versions, aliases, history and runs). */
+  models?: readonly string[];
+}
+
+/** An `include` as a manifest holds it (lists copied, absent fields left out), checked. */
+export function normalizeInclude(include: SnapshotInclude | null | undefined): Manifest['include'] {
+  if (include === null || include === undefined) return null;
+  const names = (field: 'featureGroups' | 'models'): string[] | undefined => {
+    const value = include[field];
+    if (value === undefined) return undefined;
+    if (!Array.isArray(value) || value.some((n) => typeof n !== 'string')) throw new InvalidArgumentError(`include.${field} must be a list of names.`);
+    return value.map((n) => validateName(n, field === 'models' ? 'model' : 'feature group'));
+  };
+  const featureGroups = names('featureGroups');
+  const models = names('models');
+  return { ...(featureGroups === undefined ? {} : { featureGroups }), ...(models === undefined ? {} : { models }) };
 }
 
 /** Every object a manifest refers to. */

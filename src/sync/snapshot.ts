@@ -4,26 +4,21 @@
  * module only turns state into bytes and bytes into state.
  */
 import { tableFromIPC, tableToIPC } from 'apache-arrow';
-import initParquet, { Compression, Table as WasmTable, WriterPropertiesBuilder, readParquet, writeParquet } from 'parquet-wasm/esm';
-import parquetWasmUrl from 'parquet-wasm/esm/parquet_wasm_bg.wasm?url';
+import { Compression, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from 'parquet-wasm/esm';
+import { loadParquetWasm, readParquetToIpc } from '../ingest/parquet.ts';
+import { groupId } from '../pipelines/training-data.ts';
 import { normalizeFeatureGroup, type FeatureGroupDefinition } from '../definitions/feature-group.ts';
-import { NAME_PATTERN, nameKey, validateName } from '../definitions/names.ts';
-import { InvalidArgumentError, SnapshotIntegrityError } from '../errors.ts';
+import { NAME_PATTERN, nameKey } from '../definitions/names.ts';
+import { SnapshotIntegrityError } from '../errors.ts';
 import type { DuckDbOfflineStore, SnapshotApplyPlan } from '../offline/duckdb/offline-store.ts';
 import { weightsKey, type CommitRecord, type Registry, type RegistryDump, type TrainingDatasetRecord } from '../registry/types.ts';
 import {
-  METADATA_SCHEMA, SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION, canonicalJson, objectKey, parseJsonBytes, type DatasetEntry, type GroupEntry, type Manifest,
+  METADATA_SCHEMA, SNAPSHOT_FORMAT, normalizeInclude, type SnapshotInclude, SNAPSHOT_FORMAT_VERSION, canonicalJson, objectKey, parseJsonBytes, type DatasetEntry, type GroupEntry, type Manifest,
   type ModelEntry, type ObjectEntry, type PartEntry,
 } from './manifest.ts';
 import { sha256Hex } from './object-store.ts';
 
-/** What a snapshot holds; everything by default. Names are compared ignoring case. */
-export interface SnapshotInclude {
-  /** Feature groups (all their versions); views reading other groups are left out, with their training datasets. */
-  featureGroups?: readonly string[];
-  /** Models (all their versions, aliases, history and runs). */
-  models?: readonly string[];
-}
+export type { SnapshotInclude } from './manifest.ts';
 
 /** A new object of a snapshot, with its bytes. */
 export interface NewObject extends ObjectEntry {
@@ -32,12 +27,6 @@ export interface NewObject extends ObjectEntry {
 
 /** A manifest before it is given its parent and time. */
 export type ManifestDraft = Omit<Manifest, 'parent' | 'createdAt'>;
-
-let parquetReady: Promise<unknown> | undefined;
-function parquet(): Promise<unknown> {
-  parquetReady ??= initParquet({ module_or_path: parquetWasmUrl });
-  return parquetReady;
-}
 
 /** The registry records a snapshot carries: statistics are left out (a cache, recomputed on demand). */
 export function snapshotMetadata(dump: RegistryDump, include: SnapshotInclude | null): RegistryDump {
@@ -48,13 +37,13 @@ export function snapshotMetadata(dump: RegistryDump, include: SnapshotInclude | 
   const group = keep(include?.featureGroups);
   const model = keep(include?.models);
   const views = dump.featureViews.filter((v) => group(v.spine.group) && v.joins.every((j) => group(j.group)));
-  const viewKeys = new Set(views.map((v) => `${nameKey(v.name)}@${v.version}`));
+  const viewKeys = new Set(views.map((v) => groupId(v.name, v.version)));
   return {
     featureGroups: dump.featureGroups.filter((g) => group(g.name)),
     commits: dump.commits.filter((c) => group(c.group)).sort((a, b) => a.commitId - b.commitId),
     statistics: [],
     featureViews: views,
-    trainingDatasets: dump.trainingDatasets.filter((d) => viewKeys.has(`${nameKey(d.view)}@${d.viewVersion}`)),
+    trainingDatasets: dump.trainingDatasets.filter((d) => viewKeys.has(groupId(d.view, d.viewVersion))),
     // Runs still in flight are left out: elsewhere they would be marked interrupted at the next open.
     runs: dump.runs.filter((r) => model(r.model) && r.status !== 'running'),
     models: dump.models.filter((m) => model(m.name)),
@@ -102,7 +91,7 @@ async function newObject(bytes: Uint8Array, extension: 'parquet' | 'json' | 'bin
 }
 
 async function parquetObject(ipc: Uint8Array): Promise<NewObject> {
-  await parquet();
+  await loadParquetWasm();
   const properties = new WriterPropertiesBuilder().setCompression(Compression.SNAPPY).setCreatedBy('larder').build();
   // parquet-wasm cannot read DuckDB's IPC bytes as they come ("failed to fill whole buffer"; appending an
   // end-of-stream marker does not help): written again by Arrow JS, it can.
@@ -212,19 +201,6 @@ export async function exportSnapshot(
   return { draft, objects: [...unique.values()], localSha };
 }
 
-/** An `include` as a manifest holds it (lists copied, absent fields left out), checked. */
-export function normalizeInclude(include: SnapshotInclude | null | undefined): Manifest['include'] {
-  if (include === null || include === undefined) return null;
-  const names = (field: 'featureGroups' | 'models'): string[] | undefined => {
-    const value = include[field];
-    if (value === undefined) return undefined;
-    if (!Array.isArray(value) || value.some((n) => typeof n !== 'string')) throw new InvalidArgumentError(`include.${field} must be a list of names.`);
-    return value.map((n) => validateName(n, field === 'models' ? 'model' : 'feature group'));
-  };
-  const featureGroups = names('featureGroups');
-  const models = names('models');
-  return { ...(featureGroups === undefined ? {} : { featureGroups }), ...(models === undefined ? {} : { models }) };
-}
 
 /** The parsed registry records of a snapshot's metadata object, checked for the fields applying needs. */
 export function parseMetadata(key: string, bytes: Uint8Array): RegistryDump {
@@ -254,7 +230,6 @@ export interface SnapshotToApply {
   objects: Map<string, Uint8Array>;
 }
 
-const groupId = (name: string, version: number): string => `${nameKey(name)}@${version}`;
 
 /**
  * The entries of `manifest` the store already holds because it holds `base`: parts of a group whose definition is
@@ -301,11 +276,10 @@ function checkMetadata(manifest: Manifest, metadata: RegistryDump): void {
       details: { key: manifest.metadata.key, reason },
     });
   };
-  const id = (name: string, version: number) => `${nameKey(name)}@${version}`;
-  const groups = new Set(manifest.groups.map((g) => id(g.name, g.version)));
+  const groups = new Set(manifest.groups.map((g) => groupId(g.name, g.version)));
   if (groups.size !== manifest.groups.length || metadata.featureGroups.length !== groups.size) fail('the feature groups differ');
   for (const definition of metadata.featureGroups) {
-    if (!groups.has(id(definition.name, definition.version))) fail(`${definition.name} v${definition.version} has no entry`);
+    if (!groups.has(groupId(definition.name, definition.version))) fail(`${definition.name} v${definition.version} has no entry`);
     let again: FeatureGroupDefinition | undefined;
     try {
       again = normalizeFeatureGroup({ ...definition, primaryKey: [...definition.primaryKey], features: definition.features.map((f) => ({ ...f })), ttl: definition.ttlSeconds ?? undefined, expectations: definition.expectations ?? undefined }, definition.createdAt);
@@ -339,8 +313,8 @@ function checkMetadata(manifest: Manifest, metadata: RegistryDump): void {
   const tables = new Set(manifest.datasets.map((d) => d.table));
   for (const record of metadata.trainingDatasets) if (!tables.has(record.table)) fail(`training dataset ${record.table} has no rows`);
   if (tables.size !== metadata.trainingDatasets.length) fail('the training datasets differ');
-  const models = new Set(manifest.models.map((m) => id(m.name, m.version)));
-  for (const record of metadata.models) if (!models.has(id(record.name, record.version))) fail(`model ${record.name} v${record.version} has no weights`);
+  const models = new Set(manifest.models.map((m) => groupId(m.name, m.version)));
+  for (const record of metadata.models) if (!models.has(groupId(record.name, record.version))) fail(`model ${record.name} v${record.version} has no weights`);
   if (models.size !== metadata.models.length) fail('the models differ');
 }
 
@@ -368,11 +342,10 @@ export async function applySnapshot(
   checkMetadata(manifest, metadata);
   const before = await registry.listFeatureGroups();
   const held = heldEntries(base, manifest, before, metadata);
-  await parquet();
-  const decode = (entry: ObjectEntry): Uint8Array => {
+  const decode = async (entry: ObjectEntry): Promise<Uint8Array> => {
     const bytes = objectBytes(snapshot.objects, entry);
     try {
-      return readParquet(bytes, { batchSize: 1 << 20 }).intoIPCStream();
+      return await readParquetToIpc(bytes);
     } catch (error) {
       throw new SnapshotIntegrityError(`Snapshot object ${entry.key} is not readable Parquet: ${String(error)}. Nothing was applied.`, {
         details: { key: entry.key, reason: 'unreadable Parquet' },
@@ -393,10 +366,12 @@ export async function applySnapshot(
       ledger: entry.commits,
       rebuild,
       removeRanges: rebuild ? [] : previous.filter((p) => !keptKeys.has(p.key)).map((p) => [p.firstCommit, p.lastCommit]),
-      parts: entry.parts.filter((p) => !held.has(p)).map((p) => decode(p)),
+      parts: [],
     });
+    for (const part of entry.parts) if (!held.has(part)) groups.at(-1)!.parts.push(await decode(part));
   }
-  const datasets = manifest.datasets.map((d) => ({ table: d.table, ipc: held.has(d) ? null : decode(d) }));
+  const datasets: SnapshotApplyPlan['datasets'] = [];
+  for (const d of manifest.datasets) datasets.push({ table: d.table, ipc: held.has(d) ? null : await decode(d) });
   const weights = new Map<string, ArrayBuffer>();
   for (const model of manifest.models) {
     let buffer: ArrayBuffer;

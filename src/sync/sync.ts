@@ -11,11 +11,11 @@ import * as Comlink from 'comlink';
 import { InvalidArgumentError, NotFoundError, SnapshotIntegrityError, SyncConflictError, UnsafeTargetError, throwIfAborted } from '../errors.ts';
 import type { StoreWorkerApi, SyncStatus } from '../rpc/store-api.ts';
 import {
-  HEAD_KEY, canonicalJson, manifestKey, manifestObjects, manifestSha, parseHead, parseManifest, type Head, type Manifest, type ObjectEntry,
+  HEAD_KEY, canonicalJson, normalizeInclude, type SnapshotInclude, manifestKey, manifestObjects, manifestSha, parseHead, parseManifest, type Head, type Manifest, type ObjectEntry,
 } from './manifest.ts';
 import { checkKey, sha256Base64, sha256Hex, type ObjectStore } from './object-store.ts';
 import { withRetries, type RetryOptions } from './retry.ts';
-import { normalizeInclude, type SnapshotInclude } from './snapshot.ts';
+
 
 /** Where a snapshot lives: an object store and a folder in it. */
 export interface SyncTarget {

@@ -57,6 +57,9 @@ async function groupDigest(store: FeatureStore): Promise<string[]> {
 
 const ALL_FAULTS = ['reset', '500', '503', '429', 'truncate', 'drop-after'];
 
+/** The small group most of these tests push: a humidity per city and day. */
+const CITY_DAYS = { name: 'w', version: 1, primaryKey: 'city', eventTime: 'day', features: { city: 'string', day: 'timestamp', humidity: 'float64' } } as const;
+
 describe('sync through a faulty network to a real S3-compatible server', () => {
   it('ends every push with either the new HEAD whole and valid or the old HEAD unchanged, over many seeds', async () => {
     const prefix = `faults-${crypto.randomUUID()}`;
@@ -139,7 +142,7 @@ describe('sync through a faulty network to a real S3-compatible server', () => {
     const prefix = `bits-${crypto.randomUUID()}`;
     const target = new S3ObjectStore({ endpoint: gateway, bucket, ...credentials, prefix });
     const a = await open();
-    const weather = await a.createFeatureGroup({ name: 'w', version: 1, primaryKey: 'city', eventTime: 'day', features: { city: 'string', day: 'timestamp', humidity: 'float64' } });
+    const weather = await a.createFeatureGroup(CITY_DAYS);
     await weather.insert(rows(0, 30));
     await a.sync.push({ target, prefix: '' });
     const keys = (await target.list('objects/')).map((o) => o.key);
@@ -166,7 +169,7 @@ describe('sync through a faulty network to a real S3-compatible server', () => {
     const sign = testSigner({ bucketUrl: `${gateway}/${bucket}`, prefix, ...credentials });
     const target: ObjectStore = new PresignedObjectStore({ sign, prefix, description: `presigned:${prefix}` });
     const a = await open();
-    const weather = await a.createFeatureGroup({ name: 'w', version: 1, primaryKey: 'city', eventTime: 'day', features: { city: 'string', day: 'timestamp', humidity: 'float64' } });
+    const weather = await a.createFeatureGroup(CITY_DAYS);
     await weather.insert(rows(0, 20));
     const pushed = await a.sync.push({ target, prefix: 'snap' });
     expect(pushed.pushed).toBe(true);
@@ -182,7 +185,7 @@ describe('sync through a faulty network to a real S3-compatible server', () => {
     const prefix = `race-${crypto.randomUUID()}`;
     const target = new S3ObjectStore({ endpoint: gateway, bucket, ...credentials, prefix });
     const a = await open();
-    const weather = await a.createFeatureGroup({ name: 'w', version: 1, primaryKey: 'city', eventTime: 'day', features: { city: 'string', day: 'timestamp', humidity: 'float64' } });
+    const weather = await a.createFeatureGroup(CITY_DAYS);
     await weather.insert(rows(0, 10));
     await a.sync.push({ target, prefix: '' });
     const b = await open();
@@ -207,8 +210,8 @@ describe('sync through a faulty network to a real S3-compatible server', () => {
     const prefix = `include-${crypto.randomUUID()}`;
     const target = new S3ObjectStore({ endpoint: gateway, bucket, ...credentials, prefix });
     const a = await open();
-    const kept = await a.createFeatureGroup({ name: 'kept', version: 1, primaryKey: 'city', eventTime: 'day', features: { city: 'string', day: 'timestamp', humidity: 'float64' } });
-    const left = await a.createFeatureGroup({ name: 'left', version: 1, primaryKey: 'city', eventTime: 'day', features: { city: 'string', day: 'timestamp', humidity: 'float64' } });
+    const kept = await a.createFeatureGroup({ ...CITY_DAYS, name: 'kept' });
+    const left = await a.createFeatureGroup({ ...CITY_DAYS, name: 'left' });
     await kept.insert(rows(0, 10));
     await left.insert(rows(0, 10));
     await a.createFeatureView({ name: 'onkept', version: 1, query: kept.select(['humidity']) });
@@ -227,7 +230,7 @@ describe('sync through a faulty network to a real S3-compatible server', () => {
     const prefix = `direct-${crypto.randomUUID()}`;
     const target = new S3ObjectStore({ endpoint: direct, bucket, ...credentials, prefix });
     const a = await open();
-    const weather = await a.createFeatureGroup({ name: 'w', version: 1, primaryKey: 'city', eventTime: 'day', features: { city: 'string', day: 'timestamp', humidity: 'float64' } });
+    const weather = await a.createFeatureGroup(CITY_DAYS);
     await weather.insert(rows(0, 5));
     expect(await rejectionOf(a.sync.push({ target, prefix: '' }))).toBeInstanceOf(UnsafeTargetError);
     expect((await a.sync.push({ target, prefix: '', singleWriter: true })).pushed).toBe(true);

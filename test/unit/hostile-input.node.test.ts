@@ -36,6 +36,13 @@ afterAll(() => {
 });
 
 /** Runs one case, timed; returns what it threw (undefined when it returned). */
+/** Records how long one case of a section took since `start`, and holds it to the hang bound. */
+function bounded(section: string, start: number): void {
+  const ms = performance.now() - start;
+  slowest[section] = Math.max(slowest[section] ?? 0, ms);
+  expect(ms, `${section}: one case took ${ms.toFixed(0)} ms`).toBeLessThan(CASE_BOUND_MS);
+}
+
 function timed(section: string, run: () => unknown): unknown {
   const start = performance.now();
   let thrown: unknown;
@@ -44,9 +51,7 @@ function timed(section: string, run: () => unknown): unknown {
   } catch (error) {
     thrown = error;
   }
-  const ms = performance.now() - start;
-  slowest[section] = Math.max(slowest[section] ?? 0, ms);
-  expect(ms, `${section}: one case took ${ms.toFixed(0)} ms`).toBeLessThan(CASE_BOUND_MS);
+  bounded(section, start);
   return thrown;
 }
 
@@ -58,9 +63,7 @@ async function timedAsync(section: string, run: () => Promise<unknown>): Promise
   } catch (error) {
     thrown = error;
   }
-  const ms = performance.now() - start;
-  slowest[section] = Math.max(slowest[section] ?? 0, ms);
-  expect(ms, `${section}: one case took ${ms.toFixed(0)} ms`).toBeLessThan(CASE_BOUND_MS);
+  bounded(section, start);
   return thrown;
 }
 
