@@ -3,7 +3,10 @@ import * as Comlink from 'comlink';
 import { Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import type { FeatureGroupDefinition, FeatureGroupSpec } from './definitions/feature-group.ts';
 import { validateName } from './definitions/names.ts';
-import { DeploymentRefusedError, InvalidArgumentError, NotFoundError, OperationAbortedError, StoreClosedError } from './errors.ts';
+import {
+  DeploymentRefusedError, InvalidArgumentError, NotFoundError, OperationAbortedError, StoreClosedError, StoreLockedError, throwIfAborted,
+} from './errors.ts';
+import { waitForStoreRelease } from './service/lock.ts';
 import { OnlineStore } from './online/indexeddb.ts';
 import type { MaterializeRequest, MaterializeResult } from './online/materialize.ts';
 import { readGroupRows, type FeatureVector, type OnlineRow } from './online/reader.ts';
@@ -15,7 +18,7 @@ import { instantToMillis, type Instant, type Where } from './offline/filters.ts'
 import type { DuckDbAssets } from './offline/duckdb/engine.ts';
 import type { ErasureReport, IngestSource, Progress, TrainingDataProgress } from './offline/types.ts';
 import type { CommitRecord, FeatureGroupStatistics } from './registry/types.ts';
-import type { StoreWorkerApi, TrainingDataResult } from './rpc/store-api.ts';
+import type { OpenRequest, StoreWorkerApi, TrainingDataResult } from './rpc/store-api.ts';
 import { Query, type FeatureViewDefinition, type FeatureViewSpec } from './definitions/feature-view.ts';
 import type { SplitSpec, TrainingDatasetInfo, TrainingDatasetRecord } from './registry/types.ts';
 import { installErrorTransfer } from './rpc/transfer.ts';
@@ -44,6 +47,17 @@ export interface OpenFeatureStoreOptions {
    * with, refuses to compute vectors (TransformationMismatchError).
    */
   onDemand?: readonly OnDemandFeature[];
+  /**
+   * What to do when the store is already open in another tab, worker or call of this origin (persistent stores only;
+   * one owner at a time, elected with the Web Locks API): `'fail'` (default) rejects with StoreLockedError;
+   * `'wait'` queues for ownership and opens the store as soon as the owner closes it or its tab goes — the takeover.
+   * Other tabs never reach a store they do not own; they can read the online store with {@link openOnlineReader}.
+   */
+  whenLocked?: 'fail' | 'wait';
+  /** Stops waiting for ownership (`whenLocked: 'wait'`): the call rejects with OperationAbortedError. */
+  signal?: AbortSignal;
+  /** Called once, when `whenLocked: 'wait'` finds the store owned elsewhere and starts to wait. */
+  onWaiting?: () => void;
 }
 
 /** Input formats {@link FeatureGroup.insert} understands in files and buffers. */
@@ -996,13 +1010,47 @@ export async function openFeatureStore(options: OpenFeatureStoreOptions): Promis
     new Worker(new URL('../workers/store.worker.ts', import.meta.url), { type: 'module', name: `larder-store-${name}` });
   const remote = Comlink.wrap<StoreWorkerApi>(worker);
   try {
-    await remote.open({ name, persist, assets: options.duckdb ?? null });
+    await openOwned(remote, { name, persist, assets: options.duckdb ?? null }, options);
   } catch (error) {
     remote[Comlink.releaseProxy]();
     worker.terminate();
     throw error;
   }
   return new FeatureStore(name, persist, worker, remote, onDemand);
+}
+
+/** After a refusal the lock turned out free (the old owner's database file was still closing): wait this long. */
+const TAKEOVER_RETRY_MS = 50;
+
+/**
+ * Opens the store in its worker; with `whenLocked: 'wait'`, a refusal because another thread owns it waits in the
+ * store lock's queue and tries again, until it opens, fails otherwise, or `signal` aborts.
+ */
+async function openOwned(remote: Comlink.Remote<StoreWorkerApi>, request: OpenRequest, options: OpenFeatureStoreOptions): Promise<void> {
+  if (options.whenLocked !== undefined && options.whenLocked !== 'fail' && options.whenLocked !== 'wait') {
+    throw new InvalidArgumentError(`whenLocked must be 'fail' or 'wait', got ${JSON.stringify(options.whenLocked)}.`);
+  }
+  const waits = options.whenLocked === 'wait' && request.persist;
+  let waiting = false;
+  for (;;) {
+    throwIfAborted(options.signal, `Opening store '${request.name}'`);
+    try {
+      await remote.open(request);
+      return;
+    } catch (error) {
+      if (!waits || !(error instanceof StoreLockedError)) throw error;
+    }
+    if (!waiting) {
+      waiting = true;
+      options.onWaiting?.();
+      // Load DuckDB while waiting, so the takeover only has to open the files.
+      void remote.prepare(request.assets);
+    }
+    const started = performance.now();
+    await waitForStoreRelease(request.name, options.signal);
+    // A lock granted at once means the owner was gone and only its database file was still held.
+    if (performance.now() - started < TAKEOVER_RETRY_MS) await new Promise((resolve) => setTimeout(resolve, TAKEOVER_RETRY_MS));
+  }
 }
 
 /** @internal A store served by another thread's worker, reached through a port (pipeline workers use it). */

@@ -73,6 +73,8 @@ export interface StoreWorkerApi extends RegistryModelApi {
   /** Applies a verified snapshot, rebuilds the online rows and announces the aliases. */
   syncApply(snapshot: SnapshotToApply): Promise<void>;
   open(request: OpenRequest): Promise<void>;
+  /** Loads and compiles DuckDB-WASM ahead of `open`, while the caller waits for another tab to let go of the store. */
+  prepare(assets: DuckDbAssets | null): Promise<void>;
   createFeatureGroup(spec: FeatureGroupSpec): Promise<FeatureGroupDefinition>;
   getFeatureGroup(name: string, version?: number): Promise<FeatureGroupDefinition>;
   /** The name of the store's online IndexedDB database (readers open it on their own thread). */

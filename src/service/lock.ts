@@ -1,4 +1,9 @@
-import { StoreLockedError } from '../errors.ts';
+import { OperationAbortedError, StoreLockedError } from '../errors.ts';
+
+/** The Web Lock whose holder owns a persistent store in this origin. */
+export function storeLockName(storeName: string): string {
+  return `larder:store:${storeName.toLowerCase()}`;
+}
 
 /**
  * Takes the Web Lock that makes this thread the only owner of a store in the origin, without waiting. Resolves
@@ -8,12 +13,13 @@ import { StoreLockedError } from '../errors.ts';
 export function acquireStoreLock(storeName: string): Promise<() => void> {
   return new Promise((resolve, reject) => {
     navigator.locks
-      .request(`larder:store:${storeName.toLowerCase()}`, { ifAvailable: true }, (lock) => {
+      .request(storeLockName(storeName), { ifAvailable: true }, (lock) => {
         if (lock === null) {
           reject(
             new StoreLockedError(
               `Store '${storeName}' is already open in another tab, worker or openFeatureStore() call of this origin. ` +
-                'Close it there with store.close() (or close that tab) and open it again, or use another store name. ' +
+                'Close it there with store.close() (or close that tab) and open it again, open with { whenLocked: \'wait\' } to ' +
+                'take over when it closes, or use another store name. ' +
                 'In-memory stores (persist: false) have no such limit.',
               { details: { store: storeName } },
             ),
@@ -42,4 +48,20 @@ export function tryLock(name: string): Promise<(() => void) | null> {
       })
       .catch(reject);
   });
+}
+
+/**
+ * Waits in the lock's queue until the owner of a store lets go of it (closes, or its tab or worker dies), then lets go
+ * at once: the caller's open then races the other waiters for the lock, and a loser waits again. Rejects with
+ * OperationAbortedError when `signal` aborts.
+ */
+export async function waitForStoreRelease(storeName: string, signal?: AbortSignal): Promise<void> {
+  try {
+    await navigator.locks.request(storeLockName(storeName), signal === undefined ? {} : { signal }, () => undefined);
+  } catch (error) {
+    if (signal?.aborted === true) {
+      throw new OperationAbortedError(`Waiting for store '${storeName}' was aborted; it was not opened.`, { cause: signal.reason });
+    }
+    throw error;
+  }
 }

@@ -8,7 +8,7 @@ import {
   DeploymentRefusedError, InvalidArgumentError, InvalidNameError, NotFoundError, SchemaConflictError, StoreClosedError, errorSummary, throwIfAborted,
 } from '../errors.ts';
 import { DuckDbOfflineStore, tableNameOf, type ErasedRows, type ErasureTarget } from '../offline/duckdb/offline-store.ts';
-import { defaultDuckDbAssets, startDuckDb } from '../offline/duckdb/engine.ts';
+import { defaultDuckDbAssets, instantiateDuckDb, startDuckDb, type DuckDbAssets } from '../offline/duckdb/engine.ts';
 import type { CommitResult, ErasureReport, IngestRequest, IngestSource, OperationControl, Progress, ReadRequest, TrainingDataProgress } from '../offline/types.ts';
 import { IndexedDbRegistry } from '../registry/indexeddb.ts';
 import { MemoryRegistry } from '../registry/memory.ts';
@@ -76,6 +76,22 @@ export class StoreService implements StoreWorkerApi {
   /** One materialization at a time per group (write-through and explicit calls alike). */
   private readonly onlineLocks = new Map<string, Mutex>();
 
+  /** DuckDB-WASM loaded ahead of `open` by `prepare`, taken by the next open. */
+  private prepared: ReturnType<typeof instantiateDuckDb> | null = null;
+
+  async prepare(assets: DuckDbAssets | null): Promise<void> {
+    if (this.prepared === null) {
+      const prepared = instantiateDuckDb(assets ?? (await defaultDuckDbAssets()));
+      this.prepared = prepared;
+      // A failed preparation is forgotten; open then starts DuckDB itself and reports what goes wrong.
+      prepared.catch(() => {
+        if (this.prepared === prepared) this.prepared = null;
+      });
+    }
+    loadParquetWasm().catch(() => undefined);
+    await this.prepared?.catch(() => undefined);
+  }
+
   async open(request: OpenRequest): Promise<void> {
     if (this.state !== null) throw new InvalidArgumentError('This store worker is already open.');
     const name = validateName(request.name, 'store');
@@ -83,9 +99,12 @@ export class StoreService implements StoreWorkerApi {
     let registry: Registry | undefined;
     try {
       registry = request.persist ? await IndexedDbRegistry.open(name) : new MemoryRegistry();
+      const instance = this.prepared ?? undefined;
+      this.prepared = null;
       const engine = await startDuckDb({
         path: request.persist ? `opfs://larder-${nameKey(name)}.duckdb` : null,
         assets: request.assets ?? (await defaultDuckDbAssets()),
+        ...(instance === undefined ? {} : { instance }),
       });
       const offline = await DuckDbOfflineStore.open(engine);
       // Warm the Parquet decoder in the background; a load failure surfaces at the first Parquet insert.

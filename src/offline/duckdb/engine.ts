@@ -45,14 +45,27 @@ export interface DuckDbEngine {
 }
 
 /**
+ * Loads and compiles DuckDB-WASM in its own worker, with no database open yet: the slow half of a start, which a
+ * store waiting to take over from another tab does while it waits.
+ */
+export async function instantiateDuckDb(assets: DuckDbAssets): Promise<duckdb.AsyncDuckDB> {
+  const db = new duckdb.AsyncDuckDB(new duckdb.VoidLogger(), new Worker(assets.workerUrl));
+  try {
+    await db.instantiate(assets.wasmUrl);
+    return db;
+  } catch (error) {
+    await db.terminate().catch(() => undefined); // the original error is the one worth reporting
+    throw new StorageError(`DuckDB-WASM could not start: ${String(error)}`, { cause: error });
+  }
+}
+
+/**
  * Starts DuckDB-WASM (in its own worker, nested in the store worker) on an OPFS file or in memory, locked down so it
  * never reaches for the network or for files other than its own and the ones Larder registers (see LOCKDOWN).
  */
-export async function startDuckDb(options: { path: string | null; assets: DuckDbAssets }): Promise<DuckDbEngine> {
-  const worker = new Worker(options.assets.workerUrl);
-  const db = new duckdb.AsyncDuckDB(new duckdb.VoidLogger(), worker);
+export async function startDuckDb(options: { path: string | null; assets: DuckDbAssets; instance?: Promise<duckdb.AsyncDuckDB> }): Promise<DuckDbEngine> {
+  const db = await (options.instance ?? instantiateDuckDb(options.assets));
   try {
-    await db.instantiate(options.assets.wasmUrl);
     if (options.path !== null) {
       try {
         await db.open({ path: options.path, accessMode: duckdb.DuckDBAccessMode.READ_WRITE });
