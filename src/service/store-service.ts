@@ -31,10 +31,11 @@ import {
   takeSplit, viewColumnTypes, type SplitName,
 } from '../pipelines/training-data.ts';
 import { acquireStoreLock, tryLock } from './lock.ts';
+import { ensureStorageSpace } from '../util/storage-space.ts';
 import { loadParquetWasm } from '../ingest/parquet.ts';
 import { OnDemandRegistry, type OnDemandFeature } from '../transforms/on-demand.ts';
 import { aliasChannelName, rollbackTarget, type AliasMoved } from '../pipelines/deployment.ts';
-import type { Manifest } from '../sync/manifest.ts';
+import { manifestObjects, type Manifest } from '../sync/manifest.ts';
 import {
   applySnapshot, exportSnapshot, fingerprint, metadataBytes, neededObjects, parseSyncState, snapshotMetadata,
   type ManifestDraft, type NewObject, type SnapshotInclude, type SnapshotToApply, type SyncState,
@@ -922,14 +923,24 @@ export class StoreService implements StoreWorkerApi {
   }
 
   async syncNeeds(base: Manifest | null, manifest: Manifest, metadata: Uint8Array): Promise<string[]> {
-    return neededObjects(this.open_().registry, base, manifest, metadata);
+    const state = this.open_();
+    const needed = await neededObjects(state.registry, base, manifest, metadata);
+    // A persistent store without room for at least the objects it would download refuses before downloading them.
+    if (!state.temporaryOnline) {
+      const sizes = new Map(manifestObjects(manifest).map((o) => [o.key, o.size]));
+      await ensureStorageSpace(needed.reduce((sum, key) => sum + (sizes.get(key) ?? 0), 0), 'Pulling the snapshot');
+    }
+    return needed;
   }
 
   async syncApply(snapshot: SnapshotToApply): Promise<void> {
     const state = this.open_();
     await this.datasets.drain();
     const sync = parseSyncState(await state.offline.syncState(snapshot.target));
-    const { before, after } = await applySnapshot(state.offline, state.registry, snapshot, sync);
+    // A persistent store checks the origin has room for the decoded snapshot first: a full disk then refuses the pull
+    // at once, before DuckDB or IndexedDB write anything.
+    const reserve = (bytes: number) => (state.temporaryOnline ? Promise.resolve() : ensureStorageSpace(bytes, 'Applying the snapshot'));
+    const { before, after } = await applySnapshot(state.offline, state.registry, snapshot, sync, reserve);
     const held = await state.registry.dump();
     const localSha = await fingerprint(held);
     const done: SyncState = { base: { key: snapshot.manifestKey, manifest: snapshot.manifest, complete: true, localSha }, pending: null };

@@ -336,6 +336,8 @@ export async function applySnapshot(
   registry: Registry,
   snapshot: SnapshotToApply,
   state: SyncState,
+  /** Called with the bytes about to be written (decoded rows and weights) before anything is: may refuse. */
+  reserve: (bytes: number) => Promise<void> = () => Promise.resolve(),
 ): Promise<{ before: FeatureGroupDefinition[]; after: FeatureGroupDefinition[] }> {
   const { manifest, base } = snapshot;
   const metadata = parseMetadata(manifest.metadata.key, objectBytes(snapshot.objects, manifest.metadata));
@@ -392,6 +394,11 @@ export async function applySnapshot(
     base: { key: snapshot.manifestKey, manifest, complete: false, localSha: state.base?.localSha ?? null },
     pending: null,
   };
+  let bytes = 0;
+  for (const group of groups) for (const part of group.parts) bytes += part.byteLength;
+  for (const dataset of datasets) bytes += dataset.ipc?.byteLength ?? 0;
+  for (const model of manifest.models) if (!held.has(model)) bytes += model.size;
+  await reserve(bytes);
   await offline.applySnapshot({ groups, datasets, sync: { target: snapshot.target, state: JSON.stringify(incomplete) } });
   await registry.restore(metadata, weights);
   const changed = (d: FeatureGroupDefinition) => !untouched.has(groupId(d.name, d.version));
