@@ -60,6 +60,36 @@ export async function instantiateDuckDb(assets: DuckDbAssets): Promise<duckdb.As
 }
 
 /**
+ * Empties a closed database's write-ahead log file. DuckDB-WASM does not shrink the OPFS file after a checkpoint:
+ * past the log's logical end it keeps whatever was logged before, erased rows included. Only after a successful
+ * checkpoint and once DuckDB let go of the file (its worker is gone; the handle may take a moment to be released).
+ */
+async function emptyWal(path: string): Promise<void> {
+  const name = `${path.slice('opfs://'.length)}.wal`;
+  const root = await navigator.storage.getDirectory();
+  let file: FileSystemFileHandle;
+  try {
+    file = await root.getFileHandle(name);
+  } catch {
+    return; // no log file
+  }
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const handle = await file.createSyncAccessHandle();
+      handle.truncate(0);
+      handle.flush();
+      handle.close();
+      return;
+    } catch (error) {
+      // Still held by the terminated DuckDB worker for a moment; give up quietly after a second (the log is then
+      // emptied at a later close).
+      if (attempt >= 20 || !(error instanceof DOMException && error.name === 'NoModificationAllowedError')) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+/**
  * Starts DuckDB-WASM (in its own worker, nested in the store worker) on an OPFS file or in memory, locked down so it
  * never reaches for the network or for files other than its own and the ones Larder registers (see LOCKDOWN).
  */
@@ -102,9 +132,12 @@ export async function startDuckDb(options: { path: string | null; assets: DuckDb
         }
       },
       async close() {
+        // A checkpoint first: once it succeeded, nothing in the write-ahead log is needed any more.
+        const checkpointed = await writer.query(sql`CHECKPOINT`).then(() => true, () => false);
         await writer.close();
         await reader.close();
         await db.terminate();
+        if (options.path !== null && checkpointed) await emptyWal(options.path);
       },
     };
   } catch (error) {
