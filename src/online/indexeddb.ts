@@ -1,4 +1,5 @@
-import { QuotaExceededError, StorageError } from '../errors.ts';
+import { QuotaExceededError, StorageError, StoreClosedError } from '../errors.ts';
+import { reconnecting } from '../util/idb-reconnect.ts';
 
 /**
  * The online store: the latest row per primary key of every online feature group version, in one IndexedDB
@@ -87,14 +88,26 @@ function groupRange(group: string): IDBKeyRange {
 export class OnlineStore {
   private constructor(
     readonly dbName: string,
-    private readonly db: IDBDatabase,
-  ) {
-    // Another tab deleting or upgrading the database: let it, and fail later calls clearly.
-    db.onversionchange = () => db.close();
+    private db: IDBDatabase,
+  ) {}
+
+  /**
+   * Opens (creating if needed) the online database `dbName`. The connection steps aside when another tab upgrades or
+   * deletes the database (it is closed, never left to block that), and a call that finds it closed underneath — by
+   * that, or by the browser — opens it again and is made once more.
+   */
+  static async open(dbName: string): Promise<OnlineStore> {
+    const store = new OnlineStore(dbName, await OnlineStore.connect(dbName));
+    return reconnecting(store, async () => {
+      // A database deleted underneath (a temporary store's, when it closed) is not brought back empty.
+      if (!(await indexedDB.databases()).some((d) => d.name === dbName)) {
+        throw new StorageError(`The online store ${dbName} was deleted (its store was closed).`);
+      }
+      store.db = await OnlineStore.connect(dbName);
+    });
   }
 
-  /** Opens (creating if needed) the online database `dbName`. */
-  static async open(dbName: string): Promise<OnlineStore> {
+  private static async connect(dbName: string): Promise<IDBDatabase> {
     const opening = indexedDB.open(dbName, ONLINE_DB_VERSION);
     opening.onupgradeneeded = (event) => {
       const db = opening.result;
@@ -104,8 +117,14 @@ export class OnlineStore {
       }
     };
     try {
-      return new OnlineStore(dbName, await request(opening, `opening the online store ${dbName}`));
+      const db = await request(opening, `opening the online store ${dbName}`);
+      db.onversionchange = () => db.close();
+      return db;
     } catch (error) {
+      const cause = error instanceof StorageError ? error.cause : error;
+      if (cause instanceof DOMException && cause.name === 'VersionError') {
+        throw new StoreClosedError(`The online store ${dbName} was upgraded by a newer version of the app in another tab; reload this page.`, { cause });
+      }
       throw error instanceof Error && 'code' in error ? error : storageError(error, `opening the online store ${dbName}`);
     }
   }

@@ -8,6 +8,7 @@ import type {
   RegistryDump, TrainingDatasetRecord,
 } from './types.ts';
 import { weightsKey } from './types.ts';
+import { reconnecting } from '../util/idb-reconnect.ts';
 import { assertUnaliased, byStart, joinChunks, lineageView, validateAlias, weightChunks } from './models.ts';
 
 interface StoredFeatureGroup {
@@ -49,12 +50,6 @@ export function registryDbName(storeName: string): string {
   return `larder:${nameKey(storeName)}:registry`;
 }
 
-/** Whether an IndexedDB failure means the connection was closed (by an upgrade elsewhere, or by the browser). */
-function connectionClosed(error: unknown): boolean {
-  const cause = error instanceof StorageError ? error.cause : error;
-  return cause instanceof DOMException && cause.name === 'InvalidStateError';
-}
-
 function wrap(error: unknown, what: string): never {
   if (error instanceof DOMException && error.name === 'QuotaExceededError') {
     throw new QuotaExceededError(`The storage quota is exhausted while ${what}; free space or call navigator.storage.persist().`, { cause: error });
@@ -73,20 +68,8 @@ export class IndexedDbRegistry implements Registry {
    */
   static async open(storeName: string): Promise<IndexedDbRegistry> {
     const registry = new IndexedDbRegistry(await IndexedDbRegistry.connect(storeName), storeName);
-    return new Proxy(registry, {
-      get(target, property, receiver) {
-        const value: unknown = Reflect.get(target, property, receiver);
-        if (typeof value !== 'function' || property === 'close' || property === 'constructor') return value;
-        return async (...args: unknown[]) => {
-          try {
-            return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-          } catch (error) {
-            if (!connectionClosed(error)) throw error;
-            target.db = await IndexedDbRegistry.connect(target.storeName);
-            return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-          }
-        };
-      },
+    return reconnecting(registry, async () => {
+      registry.db = await IndexedDbRegistry.connect(storeName);
     });
   }
 

@@ -1,0 +1,36 @@
+import { StorageError } from '../errors.ts';
+
+/** Whether an IndexedDB failure means the connection was closed (by an upgrade elsewhere, or by the browser). */
+export function connectionClosed(error: unknown): boolean {
+  const cause = error instanceof StorageError ? error.cause : error;
+  return cause instanceof DOMException && cause.name === 'InvalidStateError';
+}
+
+/**
+ * Wraps an object whose promise-returning methods use one IndexedDB connection: a call that finds the connection
+ * closed underneath (another tab upgrading or deleting the database, or the browser) has `reconnect` open a new one
+ * and is made once more. Methods named in `direct` (synchronous ones such as `close`) are passed through as they are.
+ */
+export function reconnecting<T extends object>(target: T, reconnect: () => Promise<void>, direct: readonly string[] = ['close']): T {
+  let reconnection: Promise<void> | null = null;
+  return new Proxy(target, {
+    get(object, property, receiver) {
+      const value: unknown = Reflect.get(object, property, receiver);
+      if (typeof value !== 'function' || property === 'constructor' || direct.includes(String(property))) return value;
+      return async (...args: unknown[]) => {
+        const call = () => (value as (...a: unknown[]) => Promise<unknown>).apply(object, args);
+        try {
+          return await call();
+        } catch (error) {
+          if (!connectionClosed(error)) throw error;
+          // Calls failing together share one new connection.
+          reconnection ??= reconnect().finally(() => {
+            reconnection = null;
+          });
+          await reconnection;
+          return call();
+        }
+      };
+    },
+  });
+}
