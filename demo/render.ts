@@ -3,6 +3,7 @@ import type {
   ColumnStatistics, CommitRecord, Feature, FeatureGroup, FeatureGroupDefinition, FeatureGroupStatistics,
   ValidationReport,
 } from '../src/index.ts';
+import { histogram } from './charts.ts';
 import {
   describeExpectation, formatCell, formatCommitTime, formatSpread, formatStatistic,
 } from './format.ts';
@@ -11,7 +12,6 @@ import {
 export type Rows = Awaited<ReturnType<FeatureGroup['read']>>;
 
 type Child = Node | string;
-const SVG_NS = 'http://www.w3.org/2000/svg';
 
 function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -21,12 +21,6 @@ function el<K extends keyof HTMLElementTagNameMap>(
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
   node.append(...children);
-  return node;
-}
-
-function svg(tag: string, attributes: Record<string, string | number>): SVGElement {
-  const node = document.createElementNS(SVG_NS, tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
   return node;
 }
 
@@ -132,27 +126,11 @@ function statisticsCells(feature: Feature, s: ColumnStatistics): HTMLTableCellEl
   return STATISTICS.map((name) => el('td', { 'data-stat': name, class: 'number' }, texts[name]));
 }
 
-/** Equal-width bins as inline SVG bars, each with a tooltip naming its range and count. */
-function histogram(feature: Feature, bins: NonNullable<ColumnStatistics['histogram']>): SVGElement {
-  const width = 120;
-  const height = 28;
-  const tallest = Math.max(1, ...bins.counts);
-  const step = width / bins.counts.length;
-  const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, width, height, class: 'histogram', role: 'img' });
+/** Equal-width bins as a small Observable Plot chart, each bar titled with its range and count. */
+function histogramOf(feature: Feature, bins: NonNullable<ColumnStatistics['histogram']>): SVGSVGElement | HTMLElement {
   const first = formatStatistic(bins.edges[0] ?? null, feature.type);
   const last = formatStatistic(bins.edges[bins.edges.length - 1] ?? null, feature.type);
-  chart.setAttribute('aria-label', `histogram of ${feature.name} from ${first} to ${last}`);
-  bins.counts.forEach((count, i) => {
-    const barHeight = (count / tallest) * height;
-    const bar = svg('rect', { x: i * step + 0.5, y: height - barHeight, width: Math.max(step - 1, 0.5), height: barHeight });
-    const title = svg('title', {});
-    const from = formatStatistic(bins.edges[i] ?? null, feature.type);
-    const to = formatStatistic(bins.edges[i + 1] ?? null, feature.type);
-    title.textContent = `${from} – ${to}: ${count}`;
-    bar.append(title);
-    chart.append(bar);
-  });
-  return chart;
+  return histogram(bins.edges, bins.counts, (v) => formatStatistic(v, feature.type), `histogram of ${feature.name} from ${first} to ${last}`);
 }
 
 /** One row per column: the summary numbers and, for numbers and instants, a histogram. */
@@ -170,7 +148,7 @@ export function renderStatistics(table: HTMLTableElement, definition: FeatureGro
     return [
       el('tr', { 'data-column': feature.name },
         el('th', { scope: 'row', title: feature.type }, el('code', {}, feature.name)),
-        el('td', { 'data-stat': 'histogram' }, ...(s.histogram === null ? [] : [histogram(feature, s.histogram)])),
+        el('td', { 'data-stat': 'histogram' }, ...(s.histogram === null ? [] : [histogramOf(feature, s.histogram)])),
         ...statisticsCells(feature, s),
       ),
     ];
