@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
+import { pwa } from './demo/pwa/vite-plugin.ts';
 import { BROWSER_DEPS } from './vite.shared.ts';
 
 /**
@@ -17,9 +18,12 @@ const strictCsp: Plugin = {
   transformIndexHtml: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: DEMO_CSP }, injectTo: 'head-prepend' }],
 };
 
-/** The demo app: `npm run demo` serves it, `npm run build` writes a static site to dist-demo/. */
+/**
+ * The demo app: `npm run demo` serves it, `npm run build` writes a static site to dist-demo/ — an installable PWA
+ * whose service worker (demo/sw.ts → sw.js) precaches every file of the build (demo/pwa/vite-plugin.ts).
+ */
 export default defineConfig({
-  plugins: [strictCsp],
+  plugins: [strictCsp, pwa({ serviceWorker: 'sw.ts' })],
   root: 'demo',
   base: './',
   publicDir: false,
