@@ -1,4 +1,4 @@
-// End-to-end: builds the demo with Vite, serves dist-demo, and drives it in Debian's Chromium with a fresh profile:
+// End-to-end: builds the demo for production with Vite, serves the build, and drives it in Debian's Chromium with a fresh profile:
 // the first run from the embedded data, the weather story (v2, promote, rollback), the football leakage check
 // against an oracle computed here from football.json, shadow and A/B, keyboard use, every screen's screenshot.
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright';
-import { build, preview, type PreviewServer } from 'vite';
+import type { PreviewServer } from 'vite';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { CHROMIUM_ARGS, findChromium } from '../../scripts/chromium.mjs';
+import { buildDemo, serveDemo } from '../support/demo-build.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CONFIG_FILE = join(ROOT, 'vite.config.ts');
 const SCREENSHOTS = join(ROOT, 'test-results', 'screenshots');
 const WEATHER_ROWS = 2922;
 const READY_TIMEOUT_MS = 120_000;
@@ -19,6 +19,7 @@ const ROUTES = ['overview', 'groups', 'views', 'training', 'experiments', 'regis
 type Route = (typeof ROUTES)[number];
 
 let server: PreviewServer | undefined;
+let outDir: string | undefined;
 let context: BrowserContext | undefined;
 let profile: string | undefined;
 let origin = '';
@@ -110,15 +111,9 @@ async function predictWeather(p: Page, city: string, day: string): Promise<{ val
 }
 
 beforeAll(async () => {
-  await build({ configFile: CONFIG_FILE, logLevel: 'warn' });
-  server = await preview({
-    configFile: CONFIG_FILE,
-    logLevel: 'warn',
-    preview: { host: '127.0.0.1', port: 0, strictPort: true, open: false },
-  });
-  const url = server.resolvedUrls?.local[0];
-  if (url === undefined) throw new Error('vite preview did not report a local URL');
-  origin = new URL(url).origin;
+  // The production build, as `npm run build` makes it (its service worker included), in a folder of its own.
+  outDir = await buildDemo({ label: 'e2e' });
+  ({ server, origin } = await serveDemo(outDir));
   profile = await mkdtemp(join(tmpdir(), 'larder-demo-e2e-'));
   context = await chromium.launchPersistentContext(profile, {
     executablePath: findChromium(),
@@ -140,6 +135,7 @@ afterAll(async () => {
   await context?.close();
   await server?.close();
   if (profile !== undefined) await rm(profile, { recursive: true, force: true });
+  if (outDir !== undefined) await rm(outDir, { recursive: true, force: true });
 });
 
 beforeEach(() => {

@@ -7,13 +7,12 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page, type Request } from 'playwright';
-import { build, preview, type Plugin, type PreviewServer } from 'vite';
+import type { Plugin, PreviewServer } from 'vite';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { CHROMIUM_ARGS, findChromium } from '../../scripts/chromium.mjs';
+import { buildDemo, serveDemo } from '../support/demo-build.ts';
 
-const CONFIG_FILE = fileURLToPath(new URL('../../vite.config.ts', import.meta.url));
 const READY_TIMEOUT_MS = 90_000;
 const SERVICE_WORKER = 'sw.js';
 const PERIODIC_SYNC_TAG = 'larder-pipelines';
@@ -43,34 +42,13 @@ function markBuild(mark: string): Plugin {
   };
 }
 
-/**
- * Builds the demo as `npm run build` does. Vitest runs with NODE_ENV=test, which would make Vite build with
- * `import.meta.env.PROD` false — and the demo registers its service worker only in production builds.
- */
-async function buildDemo(mark: string): Promise<string> {
-  const outDir = await mkdtemp(join(tmpdir(), `larder-pwa-${mark}-`));
-  const environment = process.env['NODE_ENV'];
-  process.env['NODE_ENV'] = 'production';
-  try {
-    await build({ configFile: CONFIG_FILE, logLevel: 'warn', plugins: [markBuild(mark)], build: { outDir, emptyOutDir: true } });
-  } finally {
-    process.env['NODE_ENV'] = environment;
-  }
-  return outDir;
+function buildMarked(mark: string): Promise<string> {
+  return buildDemo({ plugins: [markBuild(mark)], label: `pwa-${mark}` });
 }
 
 async function serve(outDir: string): Promise<void> {
   await server?.close();
-  server = await preview({
-    configFile: CONFIG_FILE,
-    logLevel: 'warn',
-    build: { outDir },
-    preview: { host: '127.0.0.1', port, strictPort: true, open: false },
-  });
-  const url = server.resolvedUrls?.local[0];
-  if (url === undefined) throw new Error('vite preview did not report a local URL');
-  origin = new URL(url).origin;
-  port = Number(new URL(url).port);
+  ({ server, origin, port } = await serveDemo(outDir, port));
 }
 
 /** Every file a build wrote, relative to its root, with its SHA-256 — the test's own oracle for the precache. */
@@ -188,8 +166,8 @@ async function pipelineRuns(p: Page): Promise<Record<string, { runs: number; las
 
 beforeAll(async () => {
   const started = Date.now();
-  first = await buildDemo('first');
-  secondBuild = buildDemo('second');
+  first = await buildMarked('first');
+  secondBuild = buildMarked('second');
   secondBuild.catch(() => undefined); // awaited (and its failure reported) by the update test
   await serve(first);
   profile = await mkdtemp(join(tmpdir(), 'larder-pwa-e2e-'));
