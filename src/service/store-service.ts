@@ -672,10 +672,23 @@ export class StoreService implements StoreWorkerApi {
     const keys = await offline.distinctKeys(left, request.start, request.end);
     // The latest values as of just before `end` (exclusive, like every range in Larder).
     const at = BigInt(Math.round(request.end * 1000)) - 1n;
-    const spine = new Table({
+    let spine = new Table({
       ...Object.fromEntries(view.spine.keys.map((k) => [k, keys.getChild(k)!])),
       [view.spine.eventTime]: constantTimestamps(keys.numRows, at),
     });
+    // Other groups may join on any column of the left group, not only its key: those columns come first, from each
+    // entity's latest left row as of the same instant, and join the spine.
+    const spineColumns = new Set([...view.spine.keys, view.spine.eventTime]);
+    const joinColumns = [...new Set(view.joins.slice(1).flatMap((j) => j.spineKeys))].filter((k) => !spineColumns.has(k));
+    if (joinColumns.length > 0) {
+      const fromLeft = joinColumns.map((name) => {
+        const column = left.features.find((f) => f.name === name)!;
+        return { name, type: column.type, group: left.name, version: left.version, column: name, join: 0 };
+      });
+      const leftOnly = { ...view, joins: view.joins.slice(0, 1), features: fromLeft, labels: [], onDemand: [], request: [], transforms: [] };
+      const withColumns = await this.joinView(leftOnly, spine, false);
+      spine = new Table(Object.fromEntries([...spineColumns, ...joinColumns].map((name) => [name, withColumns.getChild(name)!])));
+    }
     // Request fields come from each entity's latest row of the left group, joined like features, then dropped.
     const requestFeatures = requestColumnsOfLeft(view, left).map((c) => ({ name: c.name, type: c.type, group: left.name, version: left.version, column: c.name, join: 0 }));
     const withRequest = await this.joinView({ ...view, features: [...view.features, ...requestFeatures] }, spine, false);

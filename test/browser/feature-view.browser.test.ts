@@ -198,7 +198,7 @@ describe('feature views and training data', () => {
     await store.close();
   });
 
-  it('joins one group twice on different spine keys (each join keeps its own rows)', async () => {
+  it('joins one group twice on different spine keys (each join keeps its own rows), in training and batch data', async () => {
     const store = await openFeatureStore({ name: uniqueStoreName('fv2'), persist: false });
     const trips = await store.createFeatureGroup({
       name: 'trips', version: 1, primaryKey: 'trip', eventTime: 'ts',
@@ -216,6 +216,14 @@ describe('feature views and training data', () => {
     const { train } = await view.trainingData({ split: { kind: 'random', test: 0 } });
     expect(column(train, 'home_pop')).toEqual([1, 2]);
     expect(column(train, 'work_pop')).toEqual([2, 1]);
+    // Batch data joins on the left group's non-key columns as each entity's latest left row has them before `end`.
+    await trips.insert([{ trip: 1, ts: 3000, home: 'y', work: 'x' }]);
+    const before = await view.getBatchData({ end: 2500 });
+    expect([column(before, 'trip').map(Number), column(before, 'home_pop'), column(before, 'work_pop')]).toEqual([[1, 2], [1, 2], [2, 1]]);
+    const after = await view.getBatchData({ end: 5000 });
+    expect([column(after, 'trip').map(Number), column(after, 'home_pop'), column(after, 'work_pop')]).toEqual([[1, 2], [2, 2], [1, 1]]);
+    expect(after.schema.fields.map((f) => f.name)).toEqual(['trip', 'ts', 'home', 'home_pop', 'work_pop']);
+    expect(column(after, 'home')).toEqual(['y', 'y']);
     await store.close();
   });
 
