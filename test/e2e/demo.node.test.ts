@@ -9,7 +9,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright';
 import type { PreviewServer } from 'vite';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { CHROMIUM_ARGS, findChromium } from '../../scripts/chromium.mjs';
-import { buildDemo, serveDemo } from '../support/demo-build.ts';
+import { buildDemo, serveDemo, waitUntilReady, watchProblems } from '../support/demo-build.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SCREENSHOTS = join(ROOT, 'test-results', 'screenshots');
@@ -27,28 +27,6 @@ let origin = '';
 let problems: string[] = [];
 let page: Page | undefined;
 
-function watch(browser: BrowserContext): void {
-  browser.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-    if (process.env['DEMO_DEBUG'] !== undefined) console.log(message.type(), message.text());
-  });
-  browser.on('weberror', (error) => problems.push(`uncaught: ${String(error.error())}`));
-  browser.on('request', (request) => {
-    const url = request.url();
-    if (!url.startsWith(origin) && !/^(data|blob):/.test(url)) problems.push(`request outside the origin: ${url}`);
-  });
-  browser.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} ${request.failure()?.errorText ?? ''}`));
-  browser.on('response', (response) => {
-    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
-  });
-}
-
-/** Waits until the demo is no longer busy, then expects it to say 'ready' (so a failure shows the page's error). */
-async function waitUntilReady(p: Page): Promise<void> {
-  await p.waitForFunction(() => document.getElementById('status')?.dataset['state'] !== 'busy', null, { timeout: READY_TIMEOUT_MS });
-  expect(await p.textContent('#status')).toBe('ready');
-}
-
 async function cspViolations(p: Page): Promise<string[]> {
   return p.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations);
 }
@@ -56,7 +34,7 @@ async function cspViolations(p: Page): Promise<string[]> {
 async function openDemo(): Promise<Page> {
   page = await context!.newPage();
   await page.goto(origin);
-  await waitUntilReady(page);
+  await waitUntilReady(page, READY_TIMEOUT_MS);
   return page;
 }
 
@@ -72,7 +50,7 @@ async function show(p: Page, route: Route): Promise<void> {
 
 async function clickAndWait(p: Page, selector: string): Promise<void> {
   await p.click(selector);
-  await waitUntilReady(p);
+  await waitUntilReady(p, READY_TIMEOUT_MS);
 }
 
 async function commitRows(p: Page): Promise<{ id: string; time: string; rows: string; batch: string; success: string | null }[]> {
@@ -121,7 +99,7 @@ beforeAll(async () => {
     headless: true,
     viewport: { width: 1280, height: 800 },
   });
-  watch(context);
+  watchProblems(context, () => origin, (problem) => problems.push(problem));
   // Every Content-Security-Policy violation the page sees.
   await context.addInitScript(() => {
     const seen: string[] = [];
@@ -242,7 +220,7 @@ describe('the demo, built and served', () => {
       const match = file[id - 1]!;
       await show(p, 'predict');
       await p.selectOption('#predict-division', match.division);
-      await waitUntilReady(p);
+      await waitUntilReady(p, READY_TIMEOUT_MS);
       await p.selectOption('#predict-match', String(id));
       await clickAndWait(p, '[data-testid="predict-football"]');
       expect(await p.getAttribute('[data-testid="football-result"]', 'data-match')).toBe(String(id));
@@ -316,7 +294,7 @@ describe('the demo, built and served', () => {
     for (let i = 0; i < 5 && (await p.evaluate(() => document.activeElement?.id)) === 'predict-day'; i++) await p.keyboard.press('Tab');
     expect(await p.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('predict-weather');
     await p.keyboard.press('Enter');
-    await waitUntilReady(p);
+    await waitUntilReady(p, READY_TIMEOUT_MS);
     expect(await p.textContent('[data-testid="weather-model"]')).toMatch(/^v\d+$/);
     expect(problems).toEqual([]);
   });
@@ -349,7 +327,7 @@ describe('the demo, built and served', () => {
     const before = await commitRows(p);
     const started = Date.now();
     await p.reload();
-    await waitUntilReady(p);
+    await waitUntilReady(p, READY_TIMEOUT_MS);
     console.log(`reload to ready: ${Date.now() - started} ms`);
     await showGroup(p, 'weather_raw', 1);
     expect(await commitRows(p)).toEqual(before);
@@ -372,7 +350,7 @@ describe('the demo, built and served', () => {
     const [before] = await commitRows(p);
     await p.click('#reset');
     await p.waitForEvent('load', { timeout: READY_TIMEOUT_MS });
-    await waitUntilReady(p);
+    await waitUntilReady(p, READY_TIMEOUT_MS);
     await show(p, 'overview');
     expect(await p.textContent('[data-testid="champion"]')).toBe('weather_temp v1');
     expect(await p.textContent('[data-testid="model-v2"]')).toBe('not yet');

@@ -11,7 +11,7 @@ import { chromium, type BrowserContext, type Page, type Request } from 'playwrig
 import type { Plugin, PreviewServer } from 'vite';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { CHROMIUM_ARGS, findChromium } from '../../scripts/chromium.mjs';
-import { buildDemo, serveDemo } from '../support/demo-build.ts';
+import { buildDemo, serveDemo, waitUntilReady, watchProblems } from '../support/demo-build.ts';
 
 const READY_TIMEOUT_MS = 90_000;
 const SERVICE_WORKER = 'sw.js';
@@ -62,27 +62,6 @@ async function filesOf(outDir: string): Promise<Map<string, string>> {
   return files;
 }
 
-function watch(browser: BrowserContext): void {
-  browser.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-  });
-  browser.on('weberror', (error) => problems.push(`uncaught: ${String(error.error())}`));
-  browser.on('request', (request) => {
-    const url = request.url();
-    if (!url.startsWith(origin) && !/^(data|blob):/.test(url)) problems.push(`request outside the origin: ${url}`);
-  });
-  browser.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} ${request.failure()?.errorText ?? ''}`));
-  browser.on('response', (response) => {
-    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
-  });
-}
-
-/** Waits until the demo is no longer busy, then expects it to say 'ready' (so a failure shows the page's error). */
-async function waitUntilReady(p: Page): Promise<void> {
-  await p.waitForFunction(() => document.getElementById('status')?.dataset['state'] !== 'busy', null, { timeout: READY_TIMEOUT_MS });
-  expect(await p.textContent('#status')).toBe('ready');
-}
-
 /** Waits for the PWA layer's state (`<html data-pwa>`); on a timeout, says where the service worker got to. */
 async function pwaState(p: Page, state: string): Promise<void> {
   try {
@@ -109,11 +88,11 @@ async function openScreen(p: Page, route: string): Promise<void> {
     // Render it afresh: leave for another screen first.
     await p.click(`nav a[data-route="${route === 'overview' ? 'groups' : 'overview'}"]`);
     await p.waitForFunction((r) => document.getElementById('screen')?.dataset['rendered'] !== r, route);
-    await waitUntilReady(p);
+    await waitUntilReady(p, READY_TIMEOUT_MS);
   }
   await p.click(`nav a[data-route="${route}"]`);
   await p.waitForFunction((r) => document.getElementById('screen')?.dataset['rendered'] === r, route, { timeout: READY_TIMEOUT_MS });
-  await waitUntilReady(p);
+  await waitUntilReady(p, READY_TIMEOUT_MS);
 }
 
 /** This site's caches and the paths (relative to the site root) each holds. */
@@ -146,7 +125,7 @@ async function predictWeather(p: Page, city: string, day: string): Promise<{ val
     `${city}, ${day}:`,
     { timeout: READY_TIMEOUT_MS },
   );
-  await waitUntilReady(p);
+  await waitUntilReady(p, READY_TIMEOUT_MS);
   return {
     value: Number(await p.getAttribute('[data-testid="weather-value"]', 'data-value')),
     model: (await p.textContent('[data-testid="weather-model"]')) ?? '',
@@ -177,7 +156,7 @@ beforeAll(async () => {
     headless: true,
     viewport: { width: 1280, height: 900 },
   });
-  watch(context);
+  watchProblems(context, () => origin, (problem) => problems.push(problem));
   // Every Content-Security-Policy violation the page sees (registering the service worker included).
   await context.addInitScript(() => {
     const seen: string[] = [];
@@ -206,7 +185,7 @@ describe('the demo as an offline-first PWA', () => {
     page = await context!.newPage();
     const started = Date.now();
     await page.goto(origin);
-    await waitUntilReady(page);
+    await waitUntilReady(page, READY_TIMEOUT_MS);
     await pwaState(page, 'offline-ready');
     console.log(`pwa e2e: first visit set up and offline-ready in ${Date.now() - started} ms`);
 
@@ -270,7 +249,7 @@ describe('the demo as an offline-first PWA', () => {
     context!.on('response', onResponse);
     try {
       await p.reload();
-      await waitUntilReady(p);
+      await waitUntilReady(p, READY_TIMEOUT_MS);
       expect(await p.evaluate(() => navigator.onLine)).toBe(false);
 
       const prediction = await predictWeather(p, 'New York', '2014-03-10');
@@ -289,7 +268,7 @@ describe('the demo as an offline-first PWA', () => {
         before['run'] ?? '',
         { timeout: READY_TIMEOUT_MS },
       );
-      await waitUntilReady(p);
+      await waitUntilReady(p, READY_TIMEOUT_MS);
       const after = await lastRun();
       expect(after).toMatchObject({ model, status: 'finished' });
       expect(after['version']).toMatch(/^v\d+$/);
@@ -365,7 +344,7 @@ describe('the demo as an offline-first PWA', () => {
     try {
       // The navigation makes the browser check sw.js; the new version installs while this page keeps the old one.
       await p.reload();
-      await waitUntilReady(p);
+      await waitUntilReady(p, READY_TIMEOUT_MS);
       await pwaState(p, 'update-ready');
     } finally {
       context!.off('request', onRequest);
@@ -385,7 +364,7 @@ describe('the demo as an offline-first PWA', () => {
 
     // Applying it: the new worker takes over, deletes the old cache, and the page reloads into the new build.
     await Promise.all([p.waitForEvent('load', { timeout: READY_TIMEOUT_MS }), p.click('[data-testid="pwa-apply"]')]);
-    await waitUntilReady(p);
+    await waitUntilReady(p, READY_TIMEOUT_MS);
     await pwaState(p, 'offline-ready');
     expect(await p.getAttribute(`meta[name="${BUILD_MARK}"]`, 'content')).toBe('second');
     expect(await p.evaluate((mark) => (globalThis as Record<string, unknown>)[mark], BUILD_MARK)).toBe('second');
