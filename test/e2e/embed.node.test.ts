@@ -95,7 +95,7 @@ describe('Larder embedded in another Vite app, from its npm tarball', () => {
   test('the tarball holds the built package, with types and source maps that stay inside it, and no tests', async () => {
     const paths = packed!.files.map((f) => f.path);
     // Only dist/ and npm's own files; no sources, tests, benchmarks or the demo.
-    expect(paths.filter((p) => !p.startsWith('dist/')).sort()).toEqual(['README.md', 'package.json']);
+    expect(paths.filter((p) => !p.startsWith('dist/')).sort()).toEqual(['LICENSE', 'README.md', 'package.json']);
     expect(paths.filter((p) => /(^|\/)(test|tests|bench|demo|reliability)\/|\.test\.|\.tsbuildinfo$/.test(p))).toEqual([]);
     expect(paths.filter((p) => p.endsWith('.ts') && !p.endsWith('.d.ts'))).toEqual([]);
     for (const worker of ['store', 'train', 'inference']) {
