@@ -5,11 +5,14 @@ import { BROWSER_DEPS } from './vite.shared.ts';
 
 /**
  * The static site's Content-Security-Policy: no eval, no inline script or style; wasm may compile (DuckDB,
- * parquet-wasm, tfjs-wasm); workers and requests stay on this origin. Only in the build: Vite's dev server injects
- * styles inline and talks to its HMR socket.
+ * parquet-wasm, tfjs-wasm); scripts and workers come from this origin only. Requests may also go to an HTTPS origin
+ * (or a local one) because the sync screen talks to the bucket or signer its user enters — the demo itself requests
+ * nothing outside its origin (the e2e tests check it). Only in the build: Vite's dev server injects styles inline and
+ * talks to its HMR socket.
  */
 export const DEMO_CSP =
-  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; " +
+  "connect-src 'self' https: http://localhost:* http://127.0.0.1:*; img-src 'self' data:; " +
   "style-src 'self'; object-src 'none'; base-uri 'self'; form-action 'none'";
 
 const strictCsp: Plugin = {

@@ -139,8 +139,8 @@ function targetOf(form: Record<string, HTMLInputElement>, kind: string): ObjectS
 
 export function renderSync(root: HTMLElement, app: App): Promise<void> {
   heading(root, 'Sync (optional)', 'Push a snapshot of the whole store (groups, datasets, models, registry) to an S3-compatible bucket and pull it into another browser. Credentials stay in this form for one call: they are never stored.');
-  root.append(el('p', { class: 'note' }, 'This build\'s Content-Security-Policy allows connections to its own origin only (connect-src \'self\'): serve the bucket or the signer '
-    + 'behind the same origin (a reverse proxy), or widen connect-src when you deploy the demo.'));
+  root.append(el('p', { class: 'note' }, 'The page connects only to the endpoint or signer entered here: an HTTPS origin, or one on localhost for testing '
+    + '(its Content-Security-Policy allows no other). The bucket must allow this origin in its CORS rules and expose the ETag header.'));
   const kind = el('select', { id: 'sync-kind', 'data-testid': 'sync-kind' },
     el('option', { value: 's3' }, 'S3 endpoint (SigV4 signed in the page)'), el('option', { value: 'presigned' }, 'presigned URLs from a signer'));
   const fields = {
