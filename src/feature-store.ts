@@ -1036,20 +1036,26 @@ async function openOwned(remote: Comlink.Remote<StoreWorkerApi>, request: OpenRe
     throwIfAborted(options.signal, `Opening store '${request.name}'`);
     try {
       await remote.open(request);
-      return;
     } catch (error) {
       if (!waits || !(error instanceof StoreLockedError)) throw error;
+      if (!waiting) {
+        waiting = true;
+        options.onWaiting?.();
+        // Load DuckDB while waiting, so the takeover only has to open the files.
+        remote.prepare(request.assets).catch(() => undefined); // a failure shows again when the open starts DuckDB
+      }
+      const started = performance.now();
+      await waitForStoreRelease(request.name, options.signal);
+      // A lock granted at once means the owner was gone and only its database file was still held.
+      if (performance.now() - started < TAKEOVER_RETRY_MS) await new Promise((resolve) => setTimeout(resolve, TAKEOVER_RETRY_MS));
+      continue;
     }
-    if (!waiting) {
-      waiting = true;
-      options.onWaiting?.();
-      // Load DuckDB while waiting, so the takeover only has to open the files.
-      void remote.prepare(request.assets);
+    if (options.signal?.aborted === true) {
+      // Aborted while the store was opening: let it go again, so no tab is kept out by an open nobody waits for.
+      await remote.close().catch(() => undefined);
+      throwIfAborted(options.signal, `Opening store '${request.name}'`);
     }
-    const started = performance.now();
-    await waitForStoreRelease(request.name, options.signal);
-    // A lock granted at once means the owner was gone and only its database file was still held.
-    if (performance.now() - started < TAKEOVER_RETRY_MS) await new Promise((resolve) => setTimeout(resolve, TAKEOVER_RETRY_MS));
+    return;
   }
 }
 

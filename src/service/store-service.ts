@@ -5,7 +5,7 @@ import {
 } from '../definitions/feature-group.ts';
 import { nameKey, validateName } from '../definitions/names.ts';
 import {
-  DeploymentRefusedError, InvalidArgumentError, InvalidNameError, NotFoundError, SchemaConflictError, StoreClosedError, errorSummary, throwIfAborted,
+  DeploymentRefusedError, InvalidArgumentError, InvalidNameError, NotFoundError, SchemaConflictError, StoreClosedError, StoreLockedError, errorSummary, throwIfAborted,
 } from '../errors.ts';
 import { DuckDbOfflineStore, tableNameOf, type ErasedRows, type ErasureTarget } from '../offline/duckdb/offline-store.ts';
 import { defaultDuckDbAssets, instantiateDuckDb, startDuckDb, type DuckDbAssets } from '../offline/duckdb/engine.ts';
@@ -31,7 +31,7 @@ import {
   takeSplit, viewColumnTypes, type SplitName,
 } from '../pipelines/training-data.ts';
 import { acquireStoreLock, tryLock } from './lock.ts';
-import { ensureStorageSpace } from '../util/storage-space.ts';
+import { ensureStorageSpace, removeStorageProbe } from '../util/storage-space.ts';
 import { loadParquetWasm } from '../ingest/parquet.ts';
 import { OnDemandRegistry, type OnDemandFeature } from '../transforms/on-demand.ts';
 import { aliasChannelName, rollbackTarget, type AliasMoved } from '../pipelines/deployment.ts';
@@ -81,8 +81,10 @@ export class StoreService implements StoreWorkerApi {
   private prepared: ReturnType<typeof instantiateDuckDb> | null = null;
 
   async prepare(assets: DuckDbAssets | null): Promise<void> {
+    if (this.state !== null) return;
     if (this.prepared === null) {
-      const prepared = instantiateDuckDb(assets ?? (await defaultDuckDbAssets()));
+      // Set before anything is awaited, so an open starting meanwhile takes this instance instead of making another.
+      const prepared = (async () => instantiateDuckDb(assets ?? (await defaultDuckDbAssets())))();
       this.prepared = prepared;
       // A failed preparation is forgotten; open then starts DuckDB itself and reports what goes wrong.
       prepared.catch(() => {
@@ -93,14 +95,22 @@ export class StoreService implements StoreWorkerApi {
     await this.prepared?.catch(() => undefined);
   }
 
+  /** Terminates a DuckDB instance loaded by `prepare` that no open took. */
+  private dropPrepared(): void {
+    const prepared = this.prepared;
+    this.prepared = null;
+    prepared?.then((db) => db.terminate()).catch(() => undefined);
+  }
+
   async open(request: OpenRequest): Promise<void> {
     if (this.state !== null) throw new InvalidArgumentError('This store worker is already open.');
     const name = validateName(request.name, 'store');
     const release = request.persist ? await acquireStoreLock(name) : () => undefined;
     let registry: Registry | undefined;
+    let instance: ReturnType<typeof instantiateDuckDb> | undefined;
     try {
       registry = request.persist ? await IndexedDbRegistry.open(name) : new MemoryRegistry();
-      const instance = this.prepared ?? undefined;
+      instance = this.prepared ?? undefined;
       this.prepared = null;
       const engine = await startDuckDb({
         path: request.persist ? `opfs://larder-${nameKey(name)}.duckdb` : null,
@@ -127,12 +137,16 @@ export class StoreService implements StoreWorkerApi {
         release();
       };
       this.state = { name, registry, offline, online, temporaryOnline: !request.persist, release: releaseAll };
+      if (request.persist) await removeStorageProbe(storageProbe(name));
       await this.reconcile();
     } catch (error) {
       registry?.close();
       await this.state?.offline.close().catch(() => undefined); // the open error is the one to report
       this.state = null;
       release();
+      // The previous owner's database file was still held: the caller waiting to take over tries again soon, with
+      // DuckDB loaded again meanwhile (the instance this attempt took is gone with its failed open).
+      if (error instanceof StoreLockedError && instance !== undefined) this.prepare(request.assets).catch(() => undefined);
       throw error;
     }
   }
@@ -941,7 +955,7 @@ export class StoreService implements StoreWorkerApi {
     // A persistent store without room for at least the objects it would download refuses before downloading them.
     if (!state.temporaryOnline) {
       const sizes = new Map(manifestObjects(manifest).map((o) => [o.key, o.size]));
-      await ensureStorageSpace(needed.reduce((sum, key) => sum + (sizes.get(key) ?? 0), 0), 'Pulling the snapshot');
+      await ensureStorageSpace(needed.reduce((sum, key) => sum + (sizes.get(key) ?? 0), 0), 'Pulling the snapshot', storageProbe(state.name));
     }
     return needed;
   }
@@ -952,7 +966,7 @@ export class StoreService implements StoreWorkerApi {
     const sync = parseSyncState(await state.offline.syncState(snapshot.target));
     // A persistent store checks the origin has room for the decoded snapshot first: a full disk then refuses the pull
     // at once, before DuckDB or IndexedDB write anything.
-    const reserve = (bytes: number) => (state.temporaryOnline ? Promise.resolve() : ensureStorageSpace(bytes, 'Applying the snapshot'));
+    const reserve = (bytes: number) => (state.temporaryOnline ? Promise.resolve() : ensureStorageSpace(bytes, 'Applying the snapshot', storageProbe(state.name)));
     const { before, after } = await applySnapshot(state.offline, state.registry, snapshot, sync, reserve);
     const held = await state.registry.dump();
     const localSha = await fingerprint(held);
@@ -982,6 +996,7 @@ export class StoreService implements StoreWorkerApi {
       this.closing = false;
     }
     this.state = null;
+    this.dropPrepared();
     for (const controller of this.operations.values()) controller.abort(new Error('store closed'));
     try {
       await Promise.all([...this.onlineLocks.values()].map((m) => m.run(() => Promise.resolve())));
@@ -1028,6 +1043,11 @@ function requestColumnsOfLeft(view: FeatureViewDefinition, left: FeatureGroupDef
 /** An operation control nobody watches: for work that must finish once started (write-through after a commit). */
 function silentControl(): OperationControl {
   return { signal: new AbortController().signal, progress: () => undefined };
+}
+
+/** The OPFS file a persistent store reserves space in for a moment before a large write (see ensureStorageSpace). */
+function storageProbe(storeName: string): string {
+  return `larder-${nameKey(storeName)}.space-probe`;
 }
 
 /** The Web Lock that marks a temporary online database as in use. */

@@ -13,16 +13,15 @@ function refusal(what: string, bytes: number, free: number | null, cause?: unkno
   );
 }
 
-/** Names of the probe files, unique per call. */
-let probes = 0;
-
 /**
  * Refuses, before anything is written, an operation that needs about `bytes` of storage when the origin has less
  * left: a QuotaExceededError at once instead of a failure deep inside a storage engine's commit. It asks
- * `navigator.storage.estimate()`, then, in a worker, reserves the bytes for a moment in an OPFS file (growing a file
- * meets the quota the way the real writes will, including a quota the estimate does not show yet) and lets go.
+ * `navigator.storage.estimate()`, then, in a worker, reserves the bytes for a moment in the OPFS file `probe` (growing
+ * a file meets the quota the way the real writes will, including a quota the estimate does not show yet) and lets go.
+ * `probe` is a name of the caller's own, one per store: a probe left by a tab that died is removed with
+ * {@link removeStorageProbe} when the store opens again.
  */
-export async function ensureStorageSpace(bytes: number, what: string): Promise<void> {
+export async function ensureStorageSpace(bytes: number, what: string, probe: string): Promise<void> {
   if (bytes <= 0) return;
   const estimate = await navigator.storage?.estimate?.().catch(() => null);
   if (estimate?.quota !== undefined && estimate.usage !== undefined && bytes > estimate.quota - estimate.usage) {
@@ -30,10 +29,9 @@ export async function ensureStorageSpace(bytes: number, what: string): Promise<v
   }
   const root = await navigator.storage?.getDirectory?.().catch(() => null);
   if (root === null || root === undefined || !('createSyncAccessHandle' in FileSystemFileHandle.prototype)) return;
-  const name = `larder-space-probe-${Date.now().toString(36)}-${++probes}`;
-  const file = await root.getFileHandle(name, { create: true });
   let handle: FileSystemSyncAccessHandle | undefined;
   try {
+    const file = await root.getFileHandle(probe, { create: true });
     handle = await file.createSyncAccessHandle();
     handle.truncate(bytes);
   } catch (error) {
@@ -41,6 +39,12 @@ export async function ensureStorageSpace(bytes: number, what: string): Promise<v
     // Any other trouble with the probe says nothing about the space: the operation goes ahead and meets it itself.
   } finally {
     handle?.close();
-    await root.removeEntry(name).catch(() => undefined);
+    await root.removeEntry(probe).catch(() => undefined);
   }
+}
+
+/** Removes a probe file a tab that died between reserving and letting go may have left (see ensureStorageSpace). */
+export async function removeStorageProbe(probe: string): Promise<void> {
+  const root = await navigator.storage?.getDirectory?.().catch(() => null);
+  await root?.removeEntry(probe).catch(() => undefined);
 }

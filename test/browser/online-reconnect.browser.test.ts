@@ -29,6 +29,16 @@ describe('online store: connections closed underneath', () => {
     }
   });
 
+  it('does not reopen a connection its owner closed: calls after close() fail with StoreClosedError', async () => {
+    const name = uniqueStoreName('online_closed');
+    const store = await OnlineStore.open(name);
+    await store.apply('g', [row(1, 10)], 1);
+    store.close();
+    await expect(readOne(store, 'g', 1)).rejects.toBeInstanceOf(StoreClosedError);
+    await expect(store.apply('g', [row(2, 20)], 2)).rejects.toBeInstanceOf(StoreClosedError);
+    await OnlineStore.destroy(name);
+  });
+
   it('never blocks an upgrade from another tab; afterwards this one is told to reload', async () => {
     const name = uniqueStoreName('online_upgrade');
     const store = await OnlineStore.open(name);

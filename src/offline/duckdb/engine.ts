@@ -41,7 +41,13 @@ export interface DuckDbEngine {
    * connection would replay the failed batch into the failed insert's table.
    */
   insertArrow(ipc: Uint8Array, options: { name: string; create: boolean }): Promise<void>;
-  close(): Promise<void>;
+  /**
+   * Checkpoints and stops DuckDB. With `emptyLog`, a database file's write-ahead log is then emptied (after an erasure:
+   * DuckDB-WASM never shrinks the log, so erased rows lingered past its end). Not by default: a log emptied to zero
+   * bytes must grow again at the next write, and duckdb-wasm 1.32 leaves its log unwritable after that growth fails
+   * on a full disk, until the store is opened again.
+   */
+  close(options?: { emptyLog?: boolean }): Promise<void>;
 }
 
 /**
@@ -100,7 +106,8 @@ export async function startDuckDb(options: { path: string | null; assets: DuckDb
       try {
         await db.open({ path: options.path, accessMode: duckdb.DuckDBAccessMode.READ_WRITE });
       } catch (error) {
-        if (/Access Handle/i.test(String(error))) {
+        // Chromium says "Access Handles cannot be created…"; other engines name the DOMException.
+        if (/Access Handle|NoModificationAllowed/i.test(String(error))) {
           throw new StoreLockedError(
             `The database file ${options.path} is held by another tab or worker. Close the other store first.`,
             { cause: error },
@@ -131,13 +138,13 @@ export async function startDuckDb(options: { path: string | null; assets: DuckDb
           throw error;
         }
       },
-      async close() {
+      async close(closeOptions = {}) {
         // A checkpoint first: once it succeeded, nothing in the write-ahead log is needed any more.
         const checkpointed = await writer.query(sql`CHECKPOINT`).then(() => true, () => false);
         await writer.close();
         await reader.close();
         await db.terminate();
-        if (options.path !== null && checkpointed) await emptyWal(options.path);
+        if (options.path !== null && checkpointed && closeOptions.emptyLog === true) await emptyWal(options.path);
       },
     };
   } catch (error) {

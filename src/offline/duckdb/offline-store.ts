@@ -89,6 +89,8 @@ function validationError(definition: FeatureGroupDefinition, problems: Validatio
 export class DuckDbOfflineStore implements OfflineStore {
   private readonly writes = new Mutex();
   private fileCounter = 0;
+  /** Rows were deleted or replaced since the store opened: its write-ahead log is emptied when it closes. */
+  private erased = false;
 
   private constructor(private readonly engine: DuckDbEngine) {}
 
@@ -655,6 +657,7 @@ export class DuckDbOfflineStore implements OfflineStore {
         throw engineError(error, what);
       }
       await this.checkpoint(what);
+      this.erased = true;
       await this.scrubFreeBlocks(what);
       control.progress({ phase: 'done', rows: commit.rowCount });
       return { commit, reused: false, targets: erased };
@@ -884,6 +887,7 @@ export class DuckDbOfflineStore implements OfflineStore {
   /** Drops tables by name, durably. */
   dropTables(names: readonly string[]): Promise<void> {
     return this.writes.run(async () => {
+      if (names.length > 0) this.erased = true;
       for (const name of names) await this.engine.writer.query(sql`DROP TABLE IF EXISTS ${ident(name)}`);
       await this.checkpoint('dropping tables');
     });
@@ -959,11 +963,15 @@ export class DuckDbOfflineStore implements OfflineStore {
       await w.query(sql`BEGIN TRANSACTION`);
       try {
         for (const table of existing) {
-          if ((table.startsWith('fg_') || table.startsWith('td_')) && !keep.has(table)) await w.query(sql`DROP TABLE ${ident(table)}`);
+          if ((table.startsWith('fg_') || table.startsWith('td_')) && !keep.has(table)) {
+            this.erased = true;
+            await w.query(sql`DROP TABLE ${ident(table)}`);
+          }
         }
         for (const group of plan.groups) {
           const definition = group.definition;
           const table = ident(tableNameOf(definition));
+          if (group.rebuild || group.removeRanges.length > 0) this.erased = true;
           if (group.rebuild) await w.query(sql`DROP TABLE IF EXISTS ${table}; CREATE TABLE ${table} (${tableColumns(definition)})`);
           for (const [first, last] of group.removeRanges) {
             await w.query(sql`DELETE FROM ${table} WHERE ${COMMIT} BETWEEN ${literal(first)} AND ${literal(last)}`);
@@ -1003,7 +1011,7 @@ export class DuckDbOfflineStore implements OfflineStore {
   }
 
   close(): Promise<void> {
-    return this.writes.run(() => this.engine.close());
+    return this.writes.run(() => this.engine.close({ emptyLog: this.erased }));
   }
 }
 
