@@ -79,6 +79,9 @@ async function start(): Promise<void> {
   const run = async (label: string, task: () => Promise<void>): Promise<boolean> => {
     if (busy) return false;
     busy = true;
+    // The screen is drawn again afterwards: focus then goes back to the control that had it (same id or test id).
+    const focused = document.activeElement instanceof HTMLElement && ui.screen.contains(document.activeElement) ? document.activeElement : null;
+    const focusKey = focused === null ? null : focused.id !== '' ? `#${CSS.escape(focused.id)}` : focused.dataset['testid'] !== undefined ? `[data-testid="${CSS.escape(focused.dataset['testid'])}"]` : null;
     setStatus(label, 'busy');
     ui.reset.disabled = true;
     for (const button of ui.screen.querySelectorAll<HTMLButtonElement>('button')) button.disabled = true;
@@ -94,6 +97,7 @@ async function start(): Promise<void> {
     ui.reset.disabled = false;
     try {
       await render();
+      if (focusKey !== null) ui.screen.querySelector<HTMLElement>(focusKey)?.focus();
       if (ok) setStatus('ready', 'ready');
     } catch (error) {
       showError(error);

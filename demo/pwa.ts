@@ -41,6 +41,7 @@ function announceUpdate(waiting: ServiceWorker): void {
     document.body.append(banner);
   }
   const button = banner.querySelector('button')!;
+  button.disabled = false; // a newer version than the one last applied may be announced
   button.onclick = () => {
     button.disabled = true;
     setState('updating');

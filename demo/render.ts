@@ -4,25 +4,13 @@ import type {
   ValidationReport,
 } from '../src/index.ts';
 import { histogram } from './charts.ts';
+import { el } from './dom.ts';
 import {
   describeExpectation, formatCell, formatCommitTime, formatSpread, formatStatistic,
 } from './format.ts';
 
 /** What `FeatureGroup.read()` resolves to (an Arrow table). */
 export type Rows = Awaited<ReturnType<FeatureGroup['read']>>;
-
-type Child = Node | string;
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attributes: Record<string, string> = {},
-  ...children: Child[]
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  node.append(...children);
-  return node;
-}
 
 function body(table: HTMLTableElement): HTMLTableSectionElement {
   return table.tBodies[0] ?? table.createTBody();

@@ -95,7 +95,9 @@ async function respond(request: Request): Promise<Response> {
   const cache = await caches.open(CACHE_NAME);
   const url = new URL(request.url);
   url.hash = '';
-  const key = request.mode === 'navigate' && url.href === SCOPE_URL ? INDEX_URL : url.href;
+  // A navigation to the start page is the app shell whatever its query says (links shared with ?source=…).
+  const start = request.mode === 'navigate' && url.origin + url.pathname === SCOPE_URL;
+  const key = start ? INDEX_URL : url.href;
   const cached = precached.has(key) ? await cache.match(key) : undefined;
   // A Range header gets the whole file: a server may always answer a range request with 200 and the full body.
   if (cached !== undefined) return cached;

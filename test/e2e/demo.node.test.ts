@@ -341,6 +341,8 @@ describe('the demo, built and served', () => {
     await p.keyboard.press('Enter');
     await waitUntilReady(p, READY_TIMEOUT_MS);
     expect(await p.textContent('[data-testid="weather-model"]')).toMatch(/^v\d+$/);
+    // The screen was drawn again with the answer; the keyboard user is still on the button, not thrown to the page.
+    expect(await p.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('predict-weather');
     expect(problems).toEqual([]);
   });
 
