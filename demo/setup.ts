@@ -3,7 +3,7 @@
 import footballUrl from 'vega-datasets/data/football.json?url';
 import weatherUrl from 'vega-datasets/data/weather.csv?url';
 import {
-  NotFoundError, openFeatureStore,
+  NotFoundError, deleteFeatureStore, openFeatureStore,
   type FeatureStore, type FeatureView, type ModelSpec, type TrainOutcome, type TrainProgress,
 } from '../src/index.ts';
 import { outcomeOf } from './features.ts';
@@ -200,27 +200,8 @@ export async function weatherVersions(store: FeatureStore): Promise<{ champion: 
   return { champion, v2: v2.length === 0 ? null : Math.max(...v2) };
 }
 
-/**
- * Reset: closes the store and removes its storage in this origin — the DuckDB file in OPFS and the IndexedDB
- * databases named after the store (README "openFeatureStore") — so the next load starts from scratch.
- */
+/** Reset: closes the store and deletes it (its DuckDB file in OPFS, its registry and online store in IndexedDB). */
 export async function wipe(store: FeatureStore): Promise<void> {
   await store.close();
-  const prefix = `larder:${STORE_NAME}:`;
-  for (const db of await indexedDB.databases()) {
-    if (db.name?.startsWith(prefix) === true) {
-      await new Promise<void>((resolve, reject) => {
-        const request = indexedDB.deleteDatabase(db.name!);
-        request.onsuccess = () => resolve();
-        request.onerror = () => reject(request.error ?? new Error(`Could not delete ${db.name}`));
-        request.onblocked = () => resolve();
-      });
-    }
-  }
-  const root = await navigator.storage.getDirectory();
-  const names: string[] = [];
-  for await (const name of (root as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
-  for (const name of names) {
-    if (name.startsWith(`larder-${STORE_NAME}`)) await root.removeEntry(name, { recursive: true });
-  }
+  await deleteFeatureStore(STORE_NAME);
 }

@@ -3,6 +3,7 @@
  * @packageDocumentation
  */
 export { openFeatureStore, FeatureStore, FeatureGroup, FeatureView } from './feature-store.ts';
+export { deleteFeatureStore } from './service/delete-store.ts';
 export type { TrainingData, TrainingDataOptions } from './feature-store.ts';
 export { Query, type QuerySpec, type FeatureViewSpec, type FeatureViewDefinition, type ViewFeature } from './definitions/feature-view.ts';
 export type { TransformSpec, FittedTransforms } from './transforms/model-dependent.ts';

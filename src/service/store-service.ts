@@ -32,6 +32,7 @@ import {
 } from '../pipelines/training-data.ts';
 import { acquireStoreLock, tryLock } from './lock.ts';
 import { ensureStorageSpace, removeStorageProbe } from '../util/storage-space.ts';
+import { databaseFile, storageProbe } from './store-files.ts';
 import { loadParquetWasm } from '../ingest/parquet.ts';
 import { OnDemandRegistry, type OnDemandFeature } from '../transforms/on-demand.ts';
 import { aliasChannelName, rollbackTarget, type AliasMoved } from '../pipelines/deployment.ts';
@@ -113,7 +114,7 @@ export class StoreService implements StoreWorkerApi {
       instance = this.prepared ?? undefined;
       this.prepared = null;
       const engine = await startDuckDb({
-        path: request.persist ? `opfs://larder-${nameKey(name)}.duckdb` : null,
+        path: request.persist ? `opfs://${databaseFile(name)}` : null,
         assets: request.assets ?? (await defaultDuckDbAssets()),
         ...(instance === undefined ? {} : { instance }),
       });
@@ -1043,11 +1044,6 @@ function requestColumnsOfLeft(view: FeatureViewDefinition, left: FeatureGroupDef
 /** An operation control nobody watches: for work that must finish once started (write-through after a commit). */
 function silentControl(): OperationControl {
   return { signal: new AbortController().signal, progress: () => undefined };
-}
-
-/** The OPFS file a persistent store reserves space in for a moment before a large write (see ensureStorageSpace). */
-function storageProbe(storeName: string): string {
-  return `larder-${nameKey(storeName)}.space-probe`;
 }
 
 /** The Web Lock that marks a temporary online database as in use. */
