@@ -188,12 +188,26 @@ describe('right to erasure', () => {
     // At rest: the stores closed (their files checkpointed and released), every byte the origin keeps.
     const opfs = await scanOpfs(canary);
     const ours = opfs.files.filter((f) => f.includes(nameA) || f.includes(nameB));
-    // Every file of both stores was read, the write-ahead logs included (none busy, none skipped).
+    // Every file of both stores was read, the write-ahead logs included (none busy, none skipped): the logs held the
+    // subject's rows past their end until the stores closed after the erasure.
     expect(opfs.busy.filter((f) => f.includes(nameA) || f.includes(nameB))).toEqual([]);
     expect(ours).toEqual(expect.arrayContaining([`larder-${nameA}.duckdb`, `larder-${nameA}.duckdb.wal`, `larder-${nameB}.duckdb`, `larder-${nameB}.duckdb.wal`]));
     // Nothing anywhere, the write-ahead logs included (emptied when a store closes after its checkpoint).
     expect(opfs.hits).toEqual([]);
     expect((await scanOpfs(control)).hits.filter((f) => f.includes(nameA) || f.includes(nameB)).length).toBeGreaterThan(0);
     expect(await scanIndexedDb(canary)).toEqual([]);
+
+    // Both stores open again and take writes (a new log is created), the subject still absent.
+    for (const name of [nameA, nameB]) {
+      const store = await openFeatureStore({ name, persist: true });
+      try {
+        const weather = await store.getFeatureGroup('weather', 1);
+        await weather.insert([{ city: 'Oslo', day: base + 100 * DAY, humidity: 0.5, note: 'after', rain: 2.5 }]);
+        expect((await weather.read({ where: { city: 'Oslo' } })).numRows).toBe(41);
+        expect(await subjectHits(store, canary)).toEqual([]);
+      } finally {
+        await store.close();
+      }
+    }
   });
 });

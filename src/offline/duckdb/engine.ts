@@ -42,10 +42,9 @@ export interface DuckDbEngine {
    */
   insertArrow(ipc: Uint8Array, options: { name: string; create: boolean }): Promise<void>;
   /**
-   * Checkpoints and stops DuckDB. With `emptyLog`, a database file's write-ahead log is then emptied (after an erasure:
-   * DuckDB-WASM never shrinks the log, so erased rows lingered past its end). Not by default: a log emptied to zero
-   * bytes must grow again at the next write, and duckdb-wasm 1.32 leaves its log unwritable after that growth fails
-   * on a full disk, until the store is opened again.
+   * Checkpoints and stops DuckDB. With `emptyLog`, a database file's write-ahead log is then zeroed (after an erasure:
+   * DuckDB-WASM never shrinks the log, so erased rows lingered past its end). Not by default: it rewrites the whole
+   * log file.
    */
   close(options?: { emptyLog?: boolean }): Promise<void>;
 }
@@ -66,11 +65,13 @@ export async function instantiateDuckDb(assets: DuckDbAssets): Promise<duckdb.As
 }
 
 /**
- * Empties a closed database's write-ahead log file. DuckDB-WASM does not shrink the OPFS file after a checkpoint:
- * past the log's logical end it keeps whatever was logged before, erased rows included. Only after a successful
- * checkpoint and once DuckDB let go of the file (its worker is gone; the handle may take a moment to be released).
+ * Overwrites a closed database's write-ahead log file with zeros. DuckDB-WASM does not shrink the OPFS file after a
+ * checkpoint: past the log's logical end it keeps whatever was logged before, erased rows included. Only after a
+ * successful checkpoint and once DuckDB let go of the file (its worker is gone; the handle may take a moment to be
+ * released). Overwritten, not truncated or removed: duckdb-wasm 1.32 then opens the store so that its next commit
+ * fails ("File is not opened in write mode").
  */
-async function emptyWal(path: string): Promise<void> {
+async function scrubWal(path: string): Promise<void> {
   const name = `${path.slice('opfs://'.length)}.wal`;
   const root = await navigator.storage.getDirectory();
   let file: FileSystemFileHandle;
@@ -80,17 +81,21 @@ async function emptyWal(path: string): Promise<void> {
     return; // no log file
   }
   for (let attempt = 0; ; attempt++) {
+    let handle: FileSystemSyncAccessHandle | undefined;
     try {
-      const handle = await file.createSyncAccessHandle();
-      handle.truncate(0);
+      handle = await file.createSyncAccessHandle();
+      const size = handle.getSize();
+      const zeros = new Uint8Array(Math.min(size, 1 << 20));
+      for (let at = 0; at < size; at += zeros.length) handle.write(zeros.subarray(0, Math.min(zeros.length, size - at)), { at });
       handle.flush();
-      handle.close();
       return;
     } catch (error) {
       // Still held by the terminated DuckDB worker for a moment; give up quietly after a second (the log is then
-      // emptied at a later close).
+      // overwritten at a later close after an erasure).
       if (attempt >= 20 || !(error instanceof DOMException && error.name === 'NoModificationAllowedError')) return;
       await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      handle?.close();
     }
   }
 }
@@ -144,7 +149,7 @@ export async function startDuckDb(options: { path: string | null; assets: DuckDb
         await writer.close();
         await reader.close();
         await db.terminate();
-        if (options.path !== null && checkpointed && closeOptions.emptyLog === true) await emptyWal(options.path);
+        if (options.path !== null && checkpointed && closeOptions.emptyLog === true) await scrubWal(options.path);
       },
     };
   } catch (error) {
