@@ -28,6 +28,7 @@
  *
  * @module
  */
+import type * as Tf from '@tensorflow/tfjs';
 import { InvalidArgumentError, ModelArtifactError } from '../errors.ts';
 
 // --- Types -------------------------------------------------------------------------------------------------------
@@ -1292,6 +1293,27 @@ export async function verifySha256(data: ArrayBuffer | Uint8Array, expectedHex: 
     fail(label, 'hash-mismatch', `${label} has SHA-256 ${actual}, expected ${expected}; the bytes are corrupt or not the ones recorded. Re-download or re-save the model.`, {
       expected,
       actual,
+    });
+  }
+}
+
+/**
+ * Loads checked artifacts into TensorFlow.js. tfjs can still refuse what passed {@link validateArtifacts} — a class it
+ * does not know in an initializer, regularizer or constraint, a weight the topology does not name — and any such
+ * failure is a {@link ModelArtifactError} (`details.reason` 'unloadable'), never tfjs's own error.
+ */
+export async function loadValidatedArtifacts(tfjs: typeof Tf, artifacts: ValidatedArtifacts, what: string): Promise<Tf.LayersModel> {
+  try {
+    return await tfjs.loadLayersModel(tfjs.io.fromMemory({
+      modelTopology: artifacts.modelTopology as unknown as Tf.io.ModelJSON['modelTopology'],
+      weightSpecs: artifacts.weightSpecs as Tf.io.WeightsManifestEntry[],
+      weightData: artifacts.weightData,
+    }));
+  } catch (error) {
+    const description = describeThrown(error);
+    throw new ModelArtifactError(`${what} does not load into TensorFlow.js (${description}).`, {
+      details: { path: what, reason: 'unloadable', thrown: description },
+      cause: new Error(description),
     });
   }
 }

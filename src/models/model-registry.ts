@@ -3,7 +3,7 @@ import type * as Comlink from 'comlink';
 import { InvalidArgumentError, NotFoundError } from '../errors.ts';
 import type { AliasChange, ModelVersionRecord, RunRecord } from '../registry/types.ts';
 import type { StoreWorkerApi } from '../rpc/store-api.ts';
-import { assembleShards, parseModelJson, sha256Hex, validateArtifacts, verifySha256 } from './artifacts.ts';
+import { assembleShards, loadValidatedArtifacts, parseModelJson, sha256Hex, validateArtifacts, verifySha256 } from './artifacts.ts';
 
 /** A version number, or an alias name. */
 export type ModelRef = number | string;
@@ -99,11 +99,7 @@ export class ModelRegistry {
     const record = await this.get(name, ref);
     const artifacts = await this.artifacts(record);
     const tfjs = await import('@tensorflow/tfjs'); // loaded on first use: opening a store does not pull in tfjs
-    const model = await tfjs.loadLayersModel(tfjs.io.fromMemory({
-      modelTopology: artifacts.modelTopology as unknown as tf.io.ModelJSON['modelTopology'],
-      weightSpecs: artifacts.weightSpecs as tf.io.WeightsManifestEntry[],
-      weightData: artifacts.weightData,
-    }));
+    const model = await loadValidatedArtifacts(tfjs, artifacts, `${record.name} v${record.version}`);
     return { record, model };
   }
 
@@ -142,6 +138,9 @@ export class ModelRegistry {
     options: { description?: string; tags?: Record<string, string>; signature?: ModelVersionRecord['signature']; metrics?: Record<string, number | null> } = {},
   ): Promise<ModelVersionRecord> {
     const checked = validateArtifacts(artifacts);
+    // What tfjs would refuse to load is refused now, not at the first load: a trial load, then let go.
+    const tfjs = await import('@tensorflow/tfjs');
+    (await loadValidatedArtifacts(tfjs, checked, `The artifacts of ${name}`)).dispose();
     return this.api().registerModel(
       {
         name,

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { InvalidArgumentError, NotFoundError } from '../errors.ts';
-import { validateArtifacts, verifySha256 } from '../models/artifacts.ts';
+import { loadValidatedArtifacts, validateArtifacts, verifySha256 } from '../models/artifacts.ts';
 import { useBackend, type BackendName } from '../models/backend.ts';
 
 /**
@@ -40,13 +40,7 @@ export class InferenceService {
     }
     await verifySha256(artifacts.weightData, artifacts.sha256, `the weights of ${key}`);
     const checked = validateArtifacts({ modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightSpecs, weightData: artifacts.weightData });
-    const model = await tf.loadLayersModel(
-      tf.io.fromMemory({
-        modelTopology: checked.modelTopology as unknown as tf.io.ModelJSON['modelTopology'],
-        weightSpecs: checked.weightSpecs as tf.io.WeightsManifestEntry[],
-        weightData: checked.weightData,
-      }),
-    );
+    const model = await loadValidatedArtifacts(tf, checked, key);
     const inputs = model.inputs[0]?.shape.at(-1);
     const outputs = model.outputs[0]?.shape.at(-1);
     if (typeof inputs !== 'number' || typeof outputs !== 'number') {

@@ -125,6 +125,22 @@ describe('training pipeline, experiment tracking and model registry', () => {
     const loaded = await store.models.load('direct');
     expect(tf.tidy(() => Array.from((loaded.model.predict(tf.tensor2d([[1, 2]])) as tf.Tensor).dataSync()))[0]).toBeCloseTo(expected!, 6);
     await expect(store.models.register('direct', { modelTopology: { class_name: 'Lambda' }, weightSpecs: [], weightData: new ArrayBuffer(0) })).rejects.toBeInstanceOf(ModelArtifactError);
+    // Artifacts that pass the structural checks but that tfjs would not load (a regularizer class it does not know, a
+    // weight the topology does not name) are refused at registration, as ModelArtifactError, not at the first load.
+    const saved = await new Promise<tf.io.ModelArtifacts>((resolve) => {
+      void model.save(tf.io.withSaveHandler(async (a) => {
+        resolve(a);
+        return Promise.resolve({ modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } });
+      }));
+    });
+    const topology = JSON.parse(JSON.stringify(saved.modelTopology)) as { config: { layers: { config: Record<string, unknown> }[] } };
+    topology.config.layers[0]!.config['bias_regularizer'] = 'eval';
+    const unknownClass = store.models.register('direct', { modelTopology: topology, weightSpecs: saved.weightSpecs, weightData: saved.weightData as ArrayBuffer });
+    await expect(unknownClass).rejects.toBeInstanceOf(ModelArtifactError);
+    await expect(unknownClass).rejects.toMatchObject({ details: { reason: 'unloadable' } });
+    const renamed = saved.weightSpecs!.map((w, i) => (i === 0 ? { ...w, name: '../x' } : w));
+    await expect(store.models.register('direct', { modelTopology: saved.modelTopology, weightSpecs: renamed, weightData: saved.weightData as ArrayBuffer }))
+      .rejects.toBeInstanceOf(ModelArtifactError);
     expect((await store.models.list('direct')).map((m) => m.version)).toEqual([1]);
     model.dispose();
     loaded.model.dispose();
