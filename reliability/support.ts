@@ -152,3 +152,61 @@ export async function writeResult(result: DrillResult): Promise<void> {
   await mkdir(RESULTS_DIRECTORY, { recursive: true });
   await writeFile(join(RESULTS_DIRECTORY, `${result.drill}.json`), `${JSON.stringify(result, null, 2)}\n`);
 }
+
+/**
+ * Calls `exportName(arg)` of a module served by the harness's Vite server (a path from the repository root, such as
+ * `/reliability/pages/materialize.page.ts`) inside `page`, and returns what it resolves with. The drill's in-page code
+ * lives in typed modules this way instead of in strings. The import goes through `new Function`: vitest rewrites
+ * `import()` in the drill's own source for Node, which the page could not run.
+ */
+export async function callPage<T>(page: Page, module: string, exportName: string, arg: unknown = null): Promise<T> {
+  return (await page.evaluate(
+    async ({ module, exportName, arg }) => {
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval -- a fixed text, not input: an import() vitest leaves alone
+      const load = new Function('path', 'return import(path)') as (path: string) => Promise<Record<string, (a: unknown) => unknown>>;
+      const loaded = await load(module);
+      const fn = loaded[exportName];
+      if (fn === undefined) throw new Error(`${module} has no export ${exportName}`);
+      return await fn(arg);
+    },
+    { module, exportName, arg },
+  )) as T;
+}
+
+/** Starts `exportName(arg)` like {@link callPage} but does not wait: the promise settles in the page, unobserved. */
+export async function startInPage(page: Page, module: string, exportName: string, arg: unknown = null): Promise<void> {
+  await page.evaluate(
+    async ({ module, exportName, arg }) => {
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval -- a fixed text, not input: an import() vitest leaves alone
+      const load = new Function('path', 'return import(path)') as (path: string) => Promise<Record<string, (a: unknown) => unknown>>;
+      const fn = (await load(module))[exportName];
+      if (fn === undefined) throw new Error(`${module} has no export ${exportName}`);
+      const w = window as unknown as { drillSettled?: Record<string, string> };
+      w.drillSettled ??= {};
+      const settled = w.drillSettled;
+      // What an earlier call of the same function on this page ended in is not this call's answer.
+      delete settled[exportName];
+      Promise.resolve(fn(arg)).then(
+        () => (settled[exportName] = 'resolved'),
+        (error: unknown) => (settled[exportName] = `rejected: ${String((error as Error).message ?? error)}`),
+      );
+    },
+    { module, exportName, arg },
+  );
+}
+
+/** What became of the call {@link startInPage} began: undefined while it runs. */
+export async function settledInPage(page: Page, exportName: string): Promise<string | undefined> {
+  return page.evaluate((name) => (window as unknown as { drillSettled?: Record<string, string> }).drillSettled?.[name], exportName);
+}
+
+/** Waits until the call {@link startInPage} began has settled, and returns how. */
+export async function waitSettled(page: Page, exportName: string, timeoutMs = 600_000): Promise<string> {
+  const started = Date.now();
+  for (;;) {
+    const state = await settledInPage(page, exportName);
+    if (state !== undefined) return state;
+    if (Date.now() - started > timeoutMs) throw new Error(`${exportName} did not settle within ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
