@@ -42,7 +42,7 @@ describe('the built demo under its Content-Security-Policy', () => {
       seed: SEED,
       quick: QUICK,
       iterations: 0,
-      mustBeZero: { cspViolations: 0, consoleErrors: 0, xssExecuted: 0 },
+      mustBeZero: { cspViolations: 0, consoleErrors: 0, xssExecuted: 0, payloadNotShownAsText: 0 },
       figures: {},
       findings: [],
       durationMs: 0,
@@ -127,6 +127,18 @@ describe('the built demo under its Content-Security-Policy', () => {
       await settle(page);
       visited.push(hash);
       await inspectScreen(hash);
+    }
+
+    // The group the payload went into, on the screen that shows a group's first rows: the payload must be there, as text.
+    await page.goto(`${origin}/#/groups`);
+    await settle(page);
+    await page.selectOption('#group-picker', 'weather_raw@1');
+    await settle(page);
+    visited.push('groups: weather_raw v1');
+    await inspectScreen('groups: weather_raw v1');
+    if (payloadServed && payloadShown === 0) {
+      result.mustBeZero['payloadNotShownAsText'] = 1;
+      finding('the XSS payload was ingested but no screen showed it, not even weather_raw v1\'s rows: "renders as text" is not checked');
     }
 
     const violations = await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations);
