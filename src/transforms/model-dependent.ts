@@ -37,14 +37,14 @@ export interface StandardScalerSpec {
   kind: 'standardScaler';
   column: string;
 }
-/** Scales to `[0, 1]` on the training range: `(x − min) / (max − min)`; a range of 0 scales by 1. */
+/** Scales to `[0, 1]` on the training range: `(x − min) / (max − min)`; a range of (almost) 0 scales by 1. */
 export interface MinMaxScalerSpec {
   kind: 'minMaxScaler';
   column: string;
 }
 /**
  * Centres on the median and scales by the interquartile range `p75 − p25` (linear interpolation between order
- * statistics, numpy's default quantile method): `(x − median) / iqr`; an IQR of 0 scales by 1.
+ * statistics, numpy's default quantile method): `(x − median) / iqr`; an IQR of (almost) 0 scales by 1.
  */
 export interface RobustScalerSpec {
   kind: 'robustScaler';
@@ -272,8 +272,14 @@ function numericInput(value: Value, kind: TransformKind, column: string, row: nu
   return value;
 }
 
+/**
+ * A scale below ten times the float64 epsilon (≈ 2.2e-15) counts as 0 and scales by 1, as scikit-learn does: a
+ * constant column (or one of subnormal spread) would otherwise be blown up to infinities by rounding noise.
+ */
+const SMALLEST_SCALE = 10 * Number.EPSILON;
+
 function nonZero(scale: number): number {
-  return scale === 0 ? 1 : scale;
+  return Math.abs(scale) < SMALLEST_SCALE ? 1 : scale;
 }
 
 function log1pValue(x: number, column: string, row: number | undefined): number {

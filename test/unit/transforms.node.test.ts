@@ -291,6 +291,17 @@ describe('columnar and per-row apply give identical numbers (property)', () => {
     { kind: 'bucketizer', column: 'b', boundaries: [-100, 0, 0.5, 1000] },
   );
 
+  it('scales a column of (almost) no spread by 1, not to infinities (a case fast-check found)', () => {
+    const specs: TransformSpec[] = [
+      { kind: 'imputer', column: 'b', strategy: 'constant', value: 0 }, { kind: 'robustScaler', column: 'b' }, { kind: 'imputer', column: 'b', strategy: 'median' },
+    ];
+    const b = [null, null, 5e-324, 8.881784197001252e-16, null];
+    const fitted = fitTransforms(specs, { b });
+    const out = applyTransforms(fitted, { b });
+    // IQR 5e-324 (< 10 ε) counts as 0: (x − median) / 1.
+    expect(Array.from(out['b']!)).toEqual([0, 0, 5e-324, 8.881784197001252e-16, 0]);
+  });
+
   it('holds for random spec chains, training and test rows', () => {
     fc.assert(
       fc.property(

@@ -113,6 +113,15 @@ export class DuckDbOfflineStore implements OfflineStore {
     return new DuckDbOfflineStore(engine);
   }
 
+  /**
+   * After a rolled-back write, inside the write lock: the commit ids it took from the (non-transactional) sequence are
+   * given back, so commit ids stay gap-free — the same in this session and after the store is opened again (a close
+   * checkpoints the sequence's position). If this fails the ids are skipped, which is harmless.
+   */
+  private async giveBackCommitIds(first: number): Promise<void> {
+    await this.engine.writer.query(sql`CREATE OR REPLACE SEQUENCE ${SEQUENCE} START ${literal(first)}`).catch(() => undefined);
+  }
+
   private async rows(text: Sql, connection = this.engine.reader): Promise<Row[]> {
     const table = await connection.query(text);
     return table.toArray().map((r: { toJSON(): Row }) => r.toJSON());
@@ -262,6 +271,7 @@ export class DuckDbOfflineStore implements OfflineStore {
         await w.query(sql`COMMIT`);
       } catch (error) {
         await w.query(sql`ROLLBACK`).catch(() => undefined); // report the failure that caused the rollback
+        await this.giveBackCommitIds(commitIds[0]!);
         throw engineError(error, what);
       } finally {
         await disposeAll();
@@ -654,6 +664,7 @@ export class DuckDbOfflineStore implements OfflineStore {
         await w.query(sql`COMMIT`);
       } catch (error) {
         await w.query(sql`ROLLBACK`).catch(() => undefined); // report the failure that caused the rollback
+        await this.giveBackCommitIds(commitId);
         throw engineError(error, what);
       }
       await this.checkpoint(what);
