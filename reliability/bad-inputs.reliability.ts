@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright';
 import { useHarness } from '../test/support/harness.ts';
 import type { CategoryStats } from './pages/bad-inputs.page.ts';
-import { SEED, QUICK, callPage, closeStore, knob, log, reopen, writeResult, type DrillResult } from './support.ts';
+import { SEED, callPage, closeStore, knob, log, newDrillResult, reopen, writeResult } from './support.ts';
 
 const NAMES = knob('RELIABILITY_NAMES', 10_000, 1_000);
 const HUGE_LINE_MB = knob('RELIABILITY_CSV_LINE_MB', 500, 50);
@@ -23,17 +23,10 @@ const harness = useHarness();
 describe('bad inputs', () => {
   it('end in typed errors within their bounds and change nothing', async () => {
     const started = Date.now();
-    const result: DrillResult = {
-      drill: 'bad-inputs',
-      complete: false,
-      seed: SEED,
-      quick: QUICK,
-      iterations: 0,
+    const result = newDrillResult('bad-inputs', {
       mustBeZero: { crashes: 0, hangs: 0, changedStores: 0, wrongVerdicts: 0 },
       figures: {},
-      findings: [],
-      durationMs: 0,
-    };
+    });
     await writeResult(result);
     let page: Page = await harness.browser.open(harness.url);
     let open = await reopen(page, STORE);

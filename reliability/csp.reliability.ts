@@ -11,7 +11,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright';
 import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_ARGS, findChromium } from '../scripts/chromium.mjs';
-import { SEED, QUICK, log, writeResult, type DrillResult } from './support.ts';
+import { log, newDrillResult, writeResult } from './support.ts';
 
 const CONFIG_FILE = fileURLToPath(new URL('../vite.config.ts', import.meta.url));
 /** Recognisable, without commas or quotes (one CSV field as it is), and loud if it ever became markup. */
@@ -36,17 +36,10 @@ async function settle(page: Page): Promise<void> {
 describe('the built demo under its Content-Security-Policy', () => {
   it('has zero CSP violations on every screen and shows an XSS payload in the data as text', async () => {
     const started = Date.now();
-    const result: DrillResult = {
-      drill: 'csp',
-      complete: false,
-      seed: SEED,
-      quick: QUICK,
-      iterations: 0,
+    const result = newDrillResult('csp', {
       mustBeZero: { cspViolations: 0, consoleErrors: 0, xssExecuted: 0, payloadNotShownAsText: 0 },
       figures: {},
-      findings: [],
-      durationMs: 0,
-    };
+    });
     await writeResult(result);
     const finding = (text: string) => {
       result.findings.push(text);

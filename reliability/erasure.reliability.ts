@@ -12,7 +12,7 @@ import type { Page } from 'playwright';
 import { PersistentBrowser, useHarness } from '../test/support/harness.ts';
 import { startS3Stack, type S3Stack } from '../test/support/s3-servers.ts';
 import type { TargetSettings } from './pages/push.page.ts';
-import { SEED, QUICK, callPage, closeStore, log, reopen, writeResult, type DrillResult } from './support.ts';
+import { callPage, closeStore, log, newDrillResult, reopen, writeResult } from './support.ts';
 
 const STORE_A = 'drill_erasure_a';
 const STORE_B = 'drill_erasure_b';
@@ -55,17 +55,10 @@ type RawHits = { opfs: string[]; indexedDb: string[]; files: string[]; busy: str
 describe('right to erasure', () => {
   it('leaves no trace of the subject on either profile or in the bucket, and names the models to retrain', async () => {
     const started = Date.now();
-    const result: DrillResult = {
-      drill: 'erasure',
-      complete: false,
-      seed: SEED,
-      quick: QUICK,
-      iterations: 0,
+    const result = newDrillResult('erasure', {
       mustBeZero: { residualHits: 0, lineageErrors: 0, blindScans: 0 },
       figures: {},
-      findings: [],
-      durationMs: 0,
-    };
+    });
     await writeResult(result);
     const finding = (text: string) => {
       result.findings.push(text);

@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright';
 import type * as Larder from '../src/index.ts';
 import { useHarness } from '../test/support/harness.ts';
-import { KILL_MODES, SEED, QUICK, closeStore, kill, knob, log, reopen, seededRandom, sleep, writeResult, type DrillResult, type KillMode } from './support.ts';
+import {
+  KILL_MODES, SEED, closeStore, kill, knob, log, newDrillResult, reopen, seededRandom, sleep, writeResult, type KillMode,
+} from './support.ts';
 
 const ITERATIONS = knob('RELIABILITY_ITERATIONS', 50, 5);
 const ROWS = knob('RELIABILITY_INGEST_ROWS', 1_000_000, 200_000);
@@ -89,17 +91,10 @@ describe('kill while ingesting', () => {
   it(`keeps every batch all-or-nothing over ${ITERATIONS} kills (${ROWS} rows a batch)`, async () => {
     const started = Date.now();
     const random = seededRandom(SEED);
-    const result: DrillResult = {
-      drill: 'ingest-kill',
-      complete: false,
-      seed: SEED,
-      quick: QUICK,
-      iterations: 0,
+    const result = newDrillResult('ingest-kill', {
       mustBeZero: { tornBatches: 0, lostCommits: 0, failedOpens: 0, duplicateBatches: 0, resendNotReused: 0 },
       figures: { rowsPerBatch: ROWS },
-      findings: [],
-      durationMs: 0,
-    };
+    });
     // Marked incomplete until the end: a drill that dies half-way shows as INCOMPLETE on the card.
     await writeResult(result);
     const finding = (text: string) => {

@@ -7,8 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { useHarness } from '../test/support/harness.ts';
 import type { OnlineCensus } from './pages/materialize.page.ts';
 import {
-  KILL_MODES, SEED, QUICK, callPage, kill, knob, log, reopen, seededRandom, settledInPage, sleep, startInPage, writeResult,
-  closeStore, type DrillResult, type KillMode,
+  KILL_MODES, SEED, callPage, closeStore, kill, knob, log, newDrillResult, reopen, seededRandom, settledInPage, sleep, startInPage, writeResult, type KillMode,
 } from './support.ts';
 
 const ITERATIONS = knob('RELIABILITY_ITERATIONS', 50, 6);
@@ -24,20 +23,13 @@ describe('kill while materializing', () => {
   it(`keeps every online row old-or-new over ${ITERATIONS} kills (${KEYS} keys)`, async () => {
     const started = Date.now();
     const random = seededRandom(SEED + 1);
-    const result: DrillResult = {
-      drill: 'materialize-kill',
-      complete: false,
-      seed: SEED,
-      quick: QUICK,
-      iterations: 0,
+    const result = newDrillResult('materialize-kill', {
       mustBeZero: {
         tornBatches: 0, lostCommits: 0, failedOpens: 0, tornRows: 0, inconsistentKeys: 0, onlineAhead: 0,
         failedRematerializations: 0, onlineMismatches: 0, offlineMismatches: 0,
       },
       figures: { keys: KEYS },
-      findings: [],
-      durationMs: 0,
-    };
+    });
     await writeResult(result);
     const finding = (text: string) => {
       result.findings.push(text);

@@ -9,8 +9,7 @@ import { PersistentBrowser, useHarness } from '../test/support/harness.ts';
 import { startS3Stack, type S3Stack } from '../test/support/s3-servers.ts';
 import type { StoreSummary, TargetSettings } from './pages/push.page.ts';
 import {
-  KILL_MODES, SEED, QUICK, callPage, closeStore, kill, knob, log, reopen, seededRandom, sleep, startInPage, writeResult,
-  type DrillResult, type KillMode,
+  KILL_MODES, SEED, callPage, closeStore, kill, knob, log, newDrillResult, reopen, seededRandom, sleep, startInPage, writeResult, type KillMode,
 } from './support.ts';
 
 const ITERATIONS = knob('RELIABILITY_ITERATIONS', 50, 6);
@@ -73,17 +72,10 @@ describe('kill while pushing a snapshot', () => {
   it(`keeps HEAD on a complete snapshot over ${ITERATIONS} kills`, async () => {
     const started = Date.now();
     const random = seededRandom(SEED + 3);
-    const result: DrillResult = {
-      drill: 'push-kill',
-      complete: false,
-      seed: SEED,
-      quick: QUICK,
-      iterations: 0,
+    const result = newDrillResult('push-kill', {
       mustBeZero: { tornBatches: 0, lostCommits: 0, failedOpens: 0, brokenHeads: 0, failedRepushes: 0, pullMismatches: 0 },
       figures: { rowsPerBatch: ROWS },
-      findings: [],
-      durationMs: 0,
-    };
+    });
     await writeResult(result);
     const finding = (text: string) => {
       result.findings.push(text);

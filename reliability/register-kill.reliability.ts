@@ -6,8 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { useHarness } from '../test/support/harness.ts';
 import type { VersionCheck } from './pages/register.page.ts';
 import {
-  KILL_MODES, SEED, QUICK, callPage, closeStore, kill, knob, log, reopen, seededRandom, settledInPage, sleep, startInPage, writeResult,
-  type DrillResult, type KillMode,
+  KILL_MODES, SEED, callPage, closeStore, kill, knob, log, newDrillResult, reopen, seededRandom, settledInPage, sleep, startInPage, writeResult, type KillMode,
 } from './support.ts';
 
 const ITERATIONS = knob('RELIABILITY_ITERATIONS', 50, 6);
@@ -28,17 +27,10 @@ describe('kill while registering a model version', () => {
   it(`keeps every version whole or absent over ${ITERATIONS} kills`, async () => {
     const started = Date.now();
     const random = seededRandom(SEED + 2);
-    const result: DrillResult = {
-      drill: 'register-kill',
-      complete: false,
-      seed: SEED,
-      quick: QUICK,
-      iterations: 0,
+    const result = newDrillResult('register-kill', {
       mustBeZero: { tornBatches: 0, lostCommits: 0, failedOpens: 0, halfVersions: 0, duplicateVersions: 0, aliasDamage: 0 },
       figures: {},
-      findings: [],
-      durationMs: 0,
-    };
+    });
     await writeResult(result);
     const finding = (text: string) => {
       result.findings.push(text);

@@ -2,7 +2,7 @@
 // again. Only the checkpoint before the acknowledgement protects each batch; every one of them must be there.
 import { describe, expect, it } from 'vitest';
 import { useHarness, waitReady } from '../test/support/harness.ts';
-import { SEED, QUICK, knob, log, writeResult, type DrillResult } from './support.ts';
+import { knob, log, newDrillResult, writeResult } from './support.ts';
 
 const RELOADS = knob('RELIABILITY_RELOADS', 100, 5);
 const STORE = 'drill_reload';
@@ -12,17 +12,10 @@ const harness = useHarness();
 describe('reload right after an acknowledged commit', () => {
   it(`keeps all ${RELOADS} batches`, async () => {
     const started = Date.now();
-    const result: DrillResult = {
-      drill: 'reload-after-ack',
-      complete: false,
-      seed: SEED,
-      quick: QUICK,
-      iterations: 0,
+    const result = newDrillResult('reload-after-ack', {
       mustBeZero: { lostCommits: 0, failedOpens: 0, duplicateBatches: 0 },
       figures: {},
-      findings: [],
-      durationMs: 0,
-    };
+    });
     // Marked incomplete until the end: a drill that dies half-way shows as INCOMPLETE on the card.
     await writeResult(result);
     const acknowledged = new Map<string, number>();

@@ -148,6 +148,11 @@ export interface DrillResult {
   durationMs: number;
 }
 
+/** A drill's result before it ran: incomplete (a drill that dies half-way shows as INCOMPLETE on the card), no iterations. */
+export function newDrillResult(drill: string, start: { mustBeZero: Record<string, number>; figures?: Record<string, number | string> }): DrillResult {
+  return { drill, complete: false, seed: SEED, quick: QUICK, iterations: 0, mustBeZero: start.mustBeZero, figures: start.figures ?? {}, findings: [], durationMs: 0 };
+}
+
 export async function writeResult(result: DrillResult): Promise<void> {
   await mkdir(RESULTS_DIRECTORY, { recursive: true });
   await writeFile(join(RESULTS_DIRECTORY, `${result.drill}.json`), `${JSON.stringify(result, null, 2)}\n`);

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { useHarness } from '../test/support/harness.ts';
 import { runTabDrill } from '../test/support/tabs.ts';
-import { QUICK, SEED, knob, log, seededRandom, writeResult, type DrillResult } from './support.ts';
+import { SEED, knob, log, newDrillResult, seededRandom, writeResult } from './support.ts';
 
 const ROUNDS = knob('RELIABILITY_TAB_ROUNDS', 10, 1);
 
@@ -17,17 +17,10 @@ function percentile(sorted: number[], p: number): number {
 describe('several tabs: owner election and takeover', () => {
   it(`${ROUNDS} rounds each of 2 and 4 tabs`, async () => {
     const started = Date.now();
-    const result: DrillResult = {
-      drill: 'tab-failover',
-      complete: false,
-      seed: SEED,
-      quick: QUICK,
-      iterations: 0,
+    const result = newDrillResult('tab-failover', {
       mustBeZero: { lostWrites: 0, duplicatedWrites: 0, failedTakeovers: 0, concurrentOwners: 0 },
       figures: {},
-      findings: [],
-      durationMs: 0,
-    };
+    });
     await writeResult(result);
     const random = seededRandom(SEED);
     const failovers: number[] = [];

@@ -3,6 +3,7 @@
 // and the searches for anything of it left behind — through the API, in the raw OPFS bytes and in IndexedDB.
 import type { Table } from 'apache-arrow';
 import type * as Larder from '../../src/index.ts';
+import { BASE, CITIES, DAY, SUBJECT, erasureRows } from '../../test/support/erasure-data.ts';
 import { forEachIndexedDb, readOpfsFiles } from '../../test/support/origin-storage.ts';
 import type { TargetSettings } from './push.page.ts';
 
@@ -10,10 +11,6 @@ interface DrillWindow {
   drillStore?: Larder.FeatureStore;
 }
 
-const DAY = 86_400_000;
-const BASE = Date.UTC(2024, 0, 1);
-const CITIES = ['Seattle', 'Oslo', 'Lima', 'Perth'];
-const SUBJECT = { city: 'Perth' };
 const SPEC = { task: 'regression' as const, layers: [{ units: 4, activation: 'relu' as const }], seed: 1 };
 
 function store(): Larder.FeatureStore {
@@ -26,29 +23,8 @@ function target(settings: TargetSettings): Larder.S3ObjectStore {
   return new window.larder.S3ObjectStore(settings);
 }
 
-/**
- * Every note is a fresh random base64 token: incompressible, so DuckDB and Parquet store it as it is (no dictionary,
- * no FSST) and a scan of raw bytes can find it. Perth's tokens are the canary; Seattle's the control, which every
- * scan must still find (else the scan is blind and proves nothing).
- */
-const tokens = new Map<string, string[]>(CITIES.map((c) => [c, []]));
-
-function note(city: string): string {
-  const token = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(24))));
-  tokens.get(city)!.push(token);
-  return token;
-}
-
-function rows(from: number, days: number) {
-  const out = [];
-  for (let d = from; d < from + days; d++) {
-    for (const [i, city] of CITIES.entries()) {
-      const humidity = ((d * 7 + i * 3) % 10) / 10;
-      out.push({ city, day: BASE + d * DAY, humidity, note: note(city), rain: 3 * humidity + 1 });
-    }
-  }
-  return out;
-}
+const data = erasureRows();
+const rows = data.rows;
 
 const json = (value: unknown): string => JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
 const tableText = (table: Table): string => json(table.toArray().map((r: { toJSON(): unknown }) => r.toJSON()));
@@ -78,7 +54,7 @@ export async function populate({ settings }: { settings: TargetSettings }) {
   const trained = await s.train({ featureView: rain, trainingDataset: withSubject.dataset.version, model: { name: 'rain', spec: SPEC }, fit: { epochs: 1 } });
   const other = await s.train({ featureView: rain, trainingDataset: withoutSubject.dataset.version, model: { name: 'rain', spec: SPEC }, fit: { epochs: 1 } });
   await s.sync.push({ target: target(settings), prefix: '' });
-  return { trainedWithSubject: trained.model!.version, trainedWithout: other.model!.version, canary: tokens.get('Perth')!, control: tokens.get('Seattle')! };
+  return { trainedWithSubject: trained.model!.version, trainedWithout: other.model!.version, canary: data.notesOf('Perth'), control: data.notesOf('Seattle') };
 }
 
 export async function pull({ settings }: { settings: TargetSettings }): Promise<void> {

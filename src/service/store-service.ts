@@ -917,12 +917,21 @@ export class StoreService implements StoreWorkerApi {
     const dump = await registry.dump();
     const empty = dump.featureGroups.length === 0 && dump.featureViews.length === 0 && dump.models.length === 0 && dump.runs.length === 0 && dump.pipelines.length === 0;
     const local = await fingerprint(dump);
+    const metadataSha = (await metadataBytes(snapshotMetadata(dump, include))).sha256;
+    let localChanges = state.base === null ? !empty : state.base.localSha !== local;
+    if (state.base !== null && !state.base.complete && localChanges) {
+      // A pull cut short between its DuckDB and registry writes: the registry holds what it held before the pull
+      // (nothing, for a store that had never synced) or what the pull wrote — neither is a change of the user's.
+      const untouched = state.base.localSha === null && empty;
+      const applied = metadataSha === state.base.manifest.metadata.sha256;
+      if (untouched || applied) localChanges = false;
+    }
     return {
       base: state.base === null ? null : { key: state.base.key, manifest: state.base.manifest, complete: state.base.complete },
       pending: state.pending === null ? null : { key: state.pending.key, manifest: state.pending.manifest },
-      localChanges: state.base === null ? !empty : state.base.localSha !== local,
+      localChanges,
       empty,
-      metadataSha: (await metadataBytes(snapshotMetadata(dump, include))).sha256,
+      metadataSha,
     };
   }
 

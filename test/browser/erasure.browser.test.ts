@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Table } from 'apache-arrow';
 import { MemoryObjectStore, openFeatureStore, type FeatureStore } from '../../src/index.ts';
+import { BASE, DAY, SUBJECT, erasureRows } from '../support/erasure-data.ts';
 import { forEachIndexedDb, readOpfsFiles } from '../support/origin-storage.ts';
 import { uniqueStoreName } from '../support/names.ts';
 
@@ -8,35 +9,12 @@ import { uniqueStoreName } from '../support/names.ts';
 // store, training datasets, a pushed snapshot and a second device. After erase, push, purge and pull, nothing of it
 // is left anywhere we can read — down to the bytes of the OPFS files — and the models trained on it are named.
 
-const DAY = 86_400_000;
-const base = Date.UTC(2024, 0, 1);
-const CITIES = ['Seattle', 'Oslo', 'Lima', 'Perth'];
-const SUBJECT = { city: 'Perth' };
+const base = BASE;
 const spec = { task: 'regression' as const, layers: [{ units: 4, activation: 'relu' as const }], optimizer: { name: 'adam' as const, learningRate: 0.02 }, seed: 1 };
 
-/**
- * The notes of each city, as written. Every note is a fresh random base64 token: incompressible, so DuckDB stores it
- * as it is (no dictionary, no FSST) and a scan of raw bytes can find it — Seattle's must still be found (the control),
- * Perth's (the subject's) never again.
- */
-const notesOf = new Map<string, string[]>(CITIES.map((c) => [c, []]));
-
-function note(city: string): string {
-  const token = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(24))));
-  notesOf.get(city)!.push(token);
-  return token;
-}
-
-function rows(days: number, from: number) {
-  const out = [];
-  for (let d = from; d < from + days; d++) {
-    for (const [i, city] of CITIES.entries()) {
-      const humidity = ((d * 7 + i * 3) % 10) / 10;
-      out.push({ city, day: base + d * DAY, humidity, note: note(city), rain: 3 * humidity + 1 });
-    }
-  }
-  return out;
-}
+const data = erasureRows();
+/** Rows for `days` days from day `from` (the test's historical argument order). */
+const rows = (days: number, from: number) => data.rows(from, days);
 
 const textOf = (table: Table): string => JSON.stringify(table.toArray().map((r: { toJSON(): unknown }) => r.toJSON()), (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
 
@@ -121,8 +99,8 @@ async function bucketHits(target: MemoryObjectStore, needle: readonly string[]):
 
 describe('right to erasure', () => {
   it('leaves no row, value or byte of a subject in either device, the bucket or any dataset, and names the models to retrain', async () => {
-    const canary = notesOf.get('Perth')!;
-    const control = notesOf.get('Seattle')!; // what the scans must still find
+    const canary = data.notesOf('Perth');
+    const control = data.notesOf('Seattle'); // what the scans must still find
     const [nameA, nameB] = [uniqueStoreName('erasure_a'), uniqueStoreName('erasure_b')];
     const a = await openFeatureStore({ name: nameA, persist: true });
     const b = await openFeatureStore({ name: nameB, persist: true });
