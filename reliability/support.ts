@@ -23,17 +23,7 @@ export function knob(name: string, full: number, quick: number): number {
 /** The seed every drill derives its random choices from; print it with any failure so the run can be repeated. */
 export const SEED = knob('RELIABILITY_SEED', 20261126, 20261126);
 
-/** mulberry32: a small seeded generator, uniform in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from './random.ts';
 
 /** A progress line on stderr (the drills are long; vitest shows it as it comes). */
 export function log(message: string): void {

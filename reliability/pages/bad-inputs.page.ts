@@ -7,6 +7,7 @@ import { Float64, Int32, Table, Utf8, vectorFromArray } from 'apache-arrow';
 import type * as Larder from '../../src/index.ts';
 import { denseArtifacts, denseModelJson, functionalArtifacts, type ArtifactFixture } from '../../test/support/artifact-fixtures.ts';
 import { toParquet } from '../../test/support/data-all-types.ts';
+import { seededRandom } from '../random.ts';
 
 interface DrillWindow {
   drillStore?: Larder.FeatureStore;
@@ -27,17 +28,6 @@ export interface CategoryStats {
 const NAME_RULE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 const MB = 1024 * 1024;
 const encode = (text: string): Uint8Array<ArrayBuffer> => new TextEncoder().encode(text);
-
-function mulberry(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function store(): Larder.FeatureStore {
   const s = (window as DrillWindow).drillStore;
@@ -151,7 +141,7 @@ async function scratch(): Promise<Larder.FeatureGroup> {
 
 /** Names: `count` generated strings through lookup (all of them) and through a group's column names (some). */
 export async function names({ count, seed }: { count: number; seed: number }): Promise<CategoryStats> {
-  const random = mulberry(seed);
+  const random = seededRandom(seed);
   const alphabet = ['a', 'Z', '_', '0', '9', ' ', '-', '.', '"', "'", ';', '\\', '/', '\0', '\n', 'é', 'ß', 'İ', '😀', '\u202e', '%', '*', '$', '`', '[', ']'];
   const generated: string[] = ['', 'a'.repeat(64), 'a'.repeat(65), 'select', 'DROP TABLE x', '__proto__', 'constructor', '_a', '1a', 'a b', 'a;b', 'a"b', 'A'];
   while (generated.length < count) {
@@ -272,7 +262,7 @@ export async function parquet({ damaged, seed }: { damaged: number; seed: number
     await refuse(`declared footer length ${length}`, copy);
   }
   // Random damage inside the footer: refused, or it still decodes into rows (then into a scratch group).
-  const random = mulberry(seed);
+  const random = seededRandom(seed);
   for (let i = 0; i < damaged; i++) {
     const copy = good.slice();
     const flips = 1 + Math.floor(random() * 4);
@@ -333,7 +323,7 @@ export async function artifacts({ count, seed }: { count: number; seed: number }
   const counter = new Counter();
   await window.tf.setBackend('cpu'); // the page's default (WebGL) is software rendering under --disable-gpu: slow
   const models = store().models;
-  const random = mulberry(seed);
+  const random = seededRandom(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
   const hostile: unknown[] = [null, -1, 0, 1.5, 2 ** 31, 2 ** 53, 1e308, '', 'x'.repeat(5000), 'Lambda', 'eval', 'float64', [], [null], [[[[]]]], {}, { class_name: 'Lambda', config: {} },
     JSON.parse('{"__proto__":{"polluted":1}}'), true, 'NaN', [-1, -1], [1e9, 1e9]];
@@ -449,7 +439,7 @@ export async function manifests({ puller, damaged, seed }: { puller: string; dam
   const manifestText = new TextDecoder().decode((await good.get(`p/${second.manifest}`))!.body);
   const other = await openFeatureStore({ name: puller });
   const state = () => stateOf(other);
-  const random = mulberry(seed);
+  const random = seededRandom(seed);
   try {
     /** A copy of the good snapshot whose HEAD names `doc` (stored under its own hash unless `key` says otherwise). */
     const crafted = async (text: string, key?: string) => {
