@@ -220,7 +220,7 @@ export class FeatureGroup {
       throw new InvalidArgumentError('batchId must be a non-empty string of at most 256 characters.');
     }
     const { source, transfer } = await toSource(data, options.format, options.transfer ?? false);
-    const onProgress = options.onProgress === undefined ? null : Comlink.proxy(options.onProgress);
+    const onProgress = relayProgress(options.onProgress, options.signal);
     const result = await this.store.withOperation(options.signal, 'The insert', (api, operationId) =>
       api.insert(
         this.name,
@@ -348,7 +348,7 @@ export class FeatureGroup {
       start: options.start === undefined ? null : instantToMillis(options.start, 'start'),
       end: options.end === undefined ? null : instantToMillis(options.end, 'end'),
     };
-    const onProgress = options.onProgress === undefined ? null : Comlink.proxy(options.onProgress);
+    const onProgress = relayProgress(options.onProgress, options.signal);
     return this.store.withOperation(options.signal, 'Materializing', (api, operationId) => api.materialize(this.name, this.version, request, operationId, onProgress));
   }
 
@@ -362,7 +362,7 @@ export class FeatureGroup {
    * ```
    */
   async materializeIncremental(options: { signal?: AbortSignal; onProgress?: (progress: Progress) => void } = {}): Promise<MaterializeResult> {
-    const onProgress = options.onProgress === undefined ? null : Comlink.proxy(options.onProgress);
+    const onProgress = relayProgress(options.onProgress, options.signal);
     return this.store.withOperation(options.signal, 'Materializing', (api, operationId) =>
       api.materialize(this.name, this.version, { kind: 'incremental' }, operationId, onProgress),
     );
@@ -491,7 +491,7 @@ export class FeatureView {
       asOfKnown: options.asOfKnown ?? false,
       split,
     };
-    const onProgress = options.onProgress === undefined ? null : Comlink.proxy(options.onProgress);
+    const onProgress = relayProgress(options.onProgress, options.signal);
     const result = await this.store.withOperation(options.signal, 'Building training data', (api, operationId) =>
       api.trainingData(this.name, this.version, request, operationId, onProgress),
     );
@@ -1062,4 +1062,21 @@ async function openOwned(remote: Comlink.Remote<StoreWorkerApi>, request: OpenRe
 /** @internal A store served by another thread's worker, reached through a port (pipeline workers use it). */
 export function connectedStore(name: string, persistent: boolean, remote: Comlink.Remote<StoreWorkerApi>): FeatureStore {
   return new FeatureStore(name, persistent, null, remote, new OnDemandRegistry());
+}
+
+/**
+ * The caller's progress callback as the worker calls it. Its answer says whether the caller's signal is aborted, so
+ * an abort made inside the callback reaches the worker with that answer — the worker need not wait for the separate
+ * abort message to be sure it sees it at its next check.
+ */
+function relayProgress<P>(onProgress: ((progress: P) => void) | undefined, signal: AbortSignal | undefined): ((progress: P) => boolean) | null {
+  if (onProgress === undefined) return null;
+  return Comlink.proxy((progress: P) => {
+    try {
+      onProgress(progress);
+    } catch {
+      // Progress is advisory: a failing callback does not fail the operation (an abort it made still counts).
+    }
+    return signal?.aborted === true;
+  });
 }

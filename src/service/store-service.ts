@@ -405,15 +405,26 @@ export class StoreService implements StoreWorkerApi {
     }
   }
 
-  private control<P = Progress>(operationId: number, onProgress: ((progress: P) => void) | null): OperationControl<P> & { done(): Promise<void> } {
+  private control<P = Progress>(
+    operationId: number,
+    onProgress: ((progress: P) => unknown) | null,
+  ): OperationControl<P> & { delivered(): Promise<void>; done(): Promise<void> } {
     const controller = new AbortController();
     this.operations.set(operationId, controller);
     const delivered: Promise<unknown>[] = [];
     return {
       signal: controller.signal,
       progress: (progress) => {
+        if (onProgress === null) return;
+        // The caller's answer is true when its signal is aborted (relayProgress), e.g. from inside this callback.
         // Progress is advisory: a failing callback on the caller's side must not fail the write.
-        if (onProgress !== null) delivered.push(Promise.resolve(onProgress(progress)).catch(() => undefined));
+        const answer = Promise.resolve(onProgress(progress)).then((aborted) => {
+          if (aborted === true) controller.abort(new Error('aborted during a progress report'));
+        });
+        delivered.push(answer.catch(() => undefined));
+      },
+      delivered: async () => {
+        await Promise.all(delivered);
       },
       done: async () => {
         // Every progress report reaches the caller before the operation's result does.
@@ -576,7 +587,7 @@ export class StoreService implements StoreWorkerApi {
     name: string,
     version: number,
     request: TrainingDataRequest,
-    control: OperationControl<TrainingDataProgress>,
+    control: OperationControl<TrainingDataProgress> & { delivered(): Promise<void> },
   ): Promise<TrainingDataResult> {
     const what = 'Building training data';
     if (this.closing) throw new StoreClosedError('The store is closing.');
@@ -585,9 +596,11 @@ export class StoreService implements StoreWorkerApi {
     const left = await this.definition(view.spine.group, view.spine.version);
     control.progress({ phase: 'reading' });
     const spine = await this.spine(view, request);
-    // Each phase runs without a break; between phases the worker takes its messages, an abort among them.
+    // Each phase runs without a break; between phases the worker takes its messages, an abort among them, and
+    // waits for the caller's progress callbacks, so an abort made inside one is always seen here.
     const between = async (): Promise<void> => {
       await new Promise((resolve) => setTimeout(resolve, 0));
+      await control.delivered();
       throwIfAborted(control.signal, what);
     };
     await between();
@@ -610,6 +623,7 @@ export class StoreService implements StoreWorkerApi {
     control.progress({ phase: 'transforming', rows: joined.numRows });
     // Fit before anything is written, so a failing fit leaves nothing behind.
     const transforms = fitViewTransforms(view, splits.train);
+    await between();
     const createdAt = Date.now();
     const info = (datasetVersion: number): TrainingDatasetInfo => ({
       view: view.name,
