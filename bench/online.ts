@@ -130,21 +130,22 @@ window.onlineReads = async (batch, lookups, warmup) => {
   return { larder, raw, checked };
 };
 
-/** The raw baseline: one readonly transaction, a get per group and entity, resolved when all are in. */
+/** The raw baseline: one readonly transaction, a get per group and entity, resolved when the last get succeeded. */
 function rawRead(ids: readonly number[]): Promise<unknown[][]> {
   return new Promise((resolve, reject) => {
     const tx = rawOnline!.transaction('rows', 'readonly');
     const os = tx.objectStore('rows');
     const out = ids.map(() => new Array<unknown>(GROUPS));
+    let pending = ids.length * GROUPS;
     ids.forEach((id, e) => {
       for (let g = 0; g < GROUPS; g++) {
         const r = os.get([`g${g}@1`, id]);
         r.onsuccess = () => {
           out[e]![g] = r.result as unknown;
+          if (--pending === 0) resolve(out);
         };
       }
     });
-    tx.oncomplete = () => resolve(out);
     tx.onerror = () => reject(tx.error ?? new Error('IndexedDB transaction failed'));
   });
 }

@@ -244,7 +244,12 @@ export class OnlineStore {
       const store = tx.objectStore(ROWS);
       const found: (OnlineRecord | undefined)[][] = [];
       const run = (stage: number): void => {
-        if (stage === stages.length) return;
+        // A readonly transaction's results are final once its last get succeeded: no need to wait for 'complete'
+        // (one more hop through the browser's storage thread, ≈ 0.1 ms at the median and more in the tail).
+        if (stage === stages.length) {
+          resolve(found);
+          return;
+        }
         let targets: readonly (readonly [string, EntityKey] | null)[];
         try {
           targets = stages[stage]!(found);
@@ -268,7 +273,6 @@ export class OnlineStore {
         if (pending === 0) run(stage + 1);
       };
       run(0);
-      tx.oncomplete = () => resolve(found);
       tx.onerror = () => reject(storageError(tx.error, what));
       tx.onabort = () => reject(storageError(tx.error ?? new DOMException('aborted', 'AbortError'), what));
     });
