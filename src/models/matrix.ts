@@ -21,6 +21,12 @@ export function numeric(vector: Vector, column: string): Float64Array {
     const values = chunk.values as ArrayLike<number | bigint> | undefined;
     // Plain numbers (not dates, booleans or dictionaries, whose buffers hold something else) straight from the buffer.
     const plain = /^(Float|Int|Uint)\d/.test(String(chunk.type)) && values !== undefined && !(values instanceof BigInt64Array) && !(values instanceof BigUint64Array);
+    if (plain && chunk.nullCount === 0) {
+      if (values instanceof Float64Array) out.set(values.subarray(0, chunk.length), row);
+      else for (let i = 0; i < chunk.length; i++) out[row + i] = values[i] as number;
+      row += chunk.length;
+      continue;
+    }
     if (plain) {
       for (let i = 0; i < chunk.length; i++, row++) out[row] = chunk.getValid(i) ? (values[i] as number) : Number.NaN;
       continue;

@@ -7,6 +7,7 @@ import { instantToMillis, type Instant } from '../offline/filters.ts';
 import type { CommitRecord } from '../registry/types.ts';
 import type { FeatureStore } from '../feature-store.ts';
 import { keyFeatures, loadModel, newInferenceWorker, predictionValues, resolveModelVersion, type DeploymentSource } from './deployment.ts';
+import type { InferenceService } from '../service/inference-service.ts';
 import type { BackendName } from '../models/backend.ts';
 
 /** Options of {@link FeatureStore.batchPredict}. */
@@ -73,16 +74,20 @@ export async function batchPredict(store: FeatureStore, source: DeploymentSource
 
   progress({ phase: 'reading', rows: 0, totalRows: 0 });
   // Dedicated workers (not the deployments' one, whose online predictions must not wait behind a batch), as many as
-  // there are cores to spare, each taking the next chunk as soon as it is free. They start (tfjs, the model) while
-  // the store worker reads the batch data.
+  // there are cores to spare, each taking the next chunk as soon as its model is loaded. The first starts (tfjs, the
+  // model) while the store worker reads the batch data; the others once the read is done, so that starting them
+  // does not slow the read down (on two cores it did, by a third) — they join in as they become ready.
   const workerCount = Math.max(1, Math.min(options.workers ?? 2, globalThis.navigator?.hardwareConcurrency ?? 2));
-  const workers = Array.from({ length: workerCount }, () => newInferenceWorker('larder-batch-inference'));
-  const loading = (async () => {
-    const apis = workers.map((w) => w.api);
-    const [key] = await loadModel(apis, record, await source.readWeights(record.name, record.version), options.backend ?? 'wasm');
-    return { apis, key: key! };
-  })();
-  loading.catch(() => undefined); // awaited below; a read failure first must not leave it unobserved
+  const workers: ReturnType<typeof newInferenceWorker>[] = [];
+  const weights = source.readWeights(record.name, record.version);
+  const startWorker = async (): Promise<{ api: Comlink.Remote<InferenceService>; key: string }> => {
+    const started = newInferenceWorker('larder-batch-inference');
+    workers.push(started);
+    const [key] = await loadModel([started.api], record, (await weights).slice(0), options.backend ?? 'wasm');
+    return { api: started.api, key: key! };
+  };
+  const first = startWorker();
+  first.catch(() => undefined); // awaited below; a read failure first must not leave it unobserved
   let predictions: Float64Array;
   let rows: number;
   let batch: Table;
@@ -97,11 +102,11 @@ export async function batchPredict(store: FeatureStore, source: DeploymentSource
     rows = batch.numRows;
     const width = inputs.length;
     predictions = new Float64Array(rows);
-    const { apis, key } = await loading;
     let next = 0;
     let done = 0;
     await Promise.all(
-      apis.map(async (api) => {
+      [first, ...Array.from({ length: Math.min(workerCount, Math.ceil(rows / chunkRows)) - 1 }, startWorker)].map(async (loading) => {
+        const { api, key } = await loading;
         while (next < rows) {
           throwIfAborted(options.signal, 'batchPredict');
           const start = next;

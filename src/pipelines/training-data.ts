@@ -210,12 +210,20 @@ function gatherUtf8(source: Vector, indices: Int32Array): Vector {
   return makeVector(makeData({ type: new Utf8(), length: indices.length, nullCount, nullBitmap: nullCount === 0 ? null : validity, valueOffsets: outOffsets, data: outData }));
 }
 
-/** Rows `indices` of a column (−1 → null) as a new column of the feature's type. */
+function isIdentity(indices: Int32Array, length: number): boolean {
+  if (indices.length !== length) return false;
+  for (let i = 0; i < indices.length; i++) if (indices[i] !== i) return false;
+  return true;
+}
+
+/** Rows `indices` of a column (−1 → null) as a column of the feature's type (the source itself when it is all of it). */
 export function gather(source: Vector, type: FeatureType, indices: Int32Array): Vector {
-  if (FIXED_WIDTH.has(type) && source.data.length > 0 && source.data.every((c) => c.values !== undefined)) return gatherFixed(source, indices);
-  if (type === 'string' && source.data.length > 0 && source.data.every((c) => String(c.type) === 'Utf8' && c.valueOffsets !== undefined)) {
-    return gatherUtf8(source, indices);
-  }
+  const fixed = FIXED_WIDTH.has(type) && source.data.length > 0 && source.data.every((c) => c.values !== undefined);
+  const utf8 = type === 'string' && source.data.length > 0 && source.data.every((c) => String(c.type) === 'Utf8' && c.valueOffsets !== undefined);
+  // Every row of the source, in order (batch data: each entity's own latest row): the source is the result.
+  if ((fixed || utf8) && isIdentity(indices, source.length)) return source;
+  if (fixed) return gatherFixed(source, indices);
+  if (utf8) return gatherUtf8(source, indices);
   return buildVector(
     type,
     indices.length,
@@ -244,6 +252,8 @@ export class FeatureJoin {
   private readonly spineTime: Float64Array;
   private readonly groups = new Map<string, { rows: Table; side: PitGroup }>();
   private readonly indicesByJoin: Int32Array[] = [];
+  /** The rows each join's indices point into (joins of one group share them, unless a join's rows were chosen). */
+  private readonly rowsByJoin: Table[] = [];
 
   constructor(
     private readonly view: FeatureViewDefinition,
@@ -268,6 +278,18 @@ export class FeatureJoin {
     const ttl = group.definition.ttlSeconds === null ? null : group.definition.ttlSeconds * 1e6;
     const spineSide = { keys: join.spineKeys.map((k) => keyColumn(this.spine.getChild(k)!)), time: this.spineTime };
     this.indicesByJoin.push(pointInTimeIndices(spineSide, known.side, { ttl, asOfKnown: this.asOfKnown }));
+    this.rowsByJoin.push(known.rows);
+  }
+
+  /**
+   * Takes the next join as already resolved by the caller: spine row i sees row `indices[i]` of `rows` (−1: none).
+   * For a caller whose engine found the rows itself (batch data: each entity's latest row, found by DuckDB).
+   */
+  addChosen(rows: Table, indices: Int32Array): void {
+    if (this.view.joins[this.indicesByJoin.length] === undefined) throw new InvalidArgumentError(`Feature view ${this.view.name} has only ${this.indicesByJoin.length} joins.`);
+    if (indices.length !== this.spine.numRows) throw new InvalidArgumentError(`${indices.length} chosen rows for a spine of ${this.spine.numRows}.`);
+    this.indicesByJoin.push(indices);
+    this.rowsByJoin.push(rows);
   }
 
   /** The joined rows, once every join is added. */
@@ -277,8 +299,7 @@ export class FeatureJoin {
     for (const k of this.view.spine.keys) columns[k] = this.spine.getChild(k)!;
     columns[this.view.spine.eventTime] = this.spine.getChild(this.view.spine.eventTime)!;
     for (const f of this.view.features) {
-      const rows = this.groups.get(groupId(f.group, f.version))!.rows;
-      columns[f.name] = gather(rows.getChild(f.column)!, f.type, this.indicesByJoin[f.join]!);
+      columns[f.name] = gather(this.rowsByJoin[f.join]!.getChild(f.column)!, f.type, this.indicesByJoin[f.join]!);
     }
     for (const l of this.view.labels) {
       // Batch data has no labels: its spine is entities at an instant.

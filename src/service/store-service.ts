@@ -27,7 +27,7 @@ import { materialize, onlineGroupKey, type MaterializeRequest, type MaterializeR
 import { tableFromIPC, tableToIPC, Table, type Vector } from 'apache-arrow';
 import { ProblemCollector, columnsFromRows, conformTable, matchColumns } from '../ingest/conform.ts';
 import {
-  FeatureJoin, SPLIT_CODES, SPLIT_COLUMN, addOnDemandColumns, groupId, type GroupRows, splitsOf, applyViewTransforms, assignSplits, constantTimestamps, fitViewTransforms, microsOf, normalizeSplit, splitVector,
+  FeatureJoin, gather, SPLIT_CODES, SPLIT_COLUMN, addOnDemandColumns, groupId, type GroupRows, splitsOf, applyViewTransforms, assignSplits, constantTimestamps, fitViewTransforms, microsOf, normalizeSplit, splitVector,
   takeSplit, viewColumnTypes, type SplitName,
 } from '../pipelines/training-data.ts';
 import { acquireStoreLock, tryLock } from './lock.ts';
@@ -531,16 +531,21 @@ export class StoreService implements StoreWorkerApi {
    * Joins a spine with the view's groups. Every group's rows are requested from DuckDB at once, and each group is
    * joined as soon as its rows arrive, so joining one overlaps reading the next (DuckDB runs in its own worker).
    */
+  /**
+   * The view's features for the spine, point in time. `first`, when given, is the first join already resolved: its
+   * rows and, per spine row, the row it sees (−1: none); that group's rows are then read only if another join needs them.
+   */
   private async joinView(
     view: FeatureViewDefinition,
     spine: Table,
     asOfKnown: boolean,
     onGroup: (group: string) => void = () => undefined,
+    first: { rows: Table; indices: Int32Array } | null = null,
   ): Promise<Table> {
     const { offline } = this.open_();
     await this.onDemand.verify(view.onDemand, `feature view ${view.name} v${view.version}`);
     const reads = new Map<string, Promise<GroupRows>>();
-    for (const j of view.joins) {
+    for (const j of view.joins.slice(first === null ? 0 : 1)) {
       const id = groupId(j.group, j.version);
       if (reads.has(id)) continue;
       const read = this.definition(j.group, j.version).then(async (definition) => ({ definition, rows: await offline.rowsForJoin(definition) }));
@@ -548,7 +553,12 @@ export class StoreService implements StoreWorkerApi {
       reads.set(id, read);
     }
     const join = new FeatureJoin(view, spine, await offline.commitTimes(), asOfKnown);
-    for (const j of view.joins) {
+    for (const [i, j] of view.joins.entries()) {
+      if (i === 0 && first !== null) {
+        onGroup(j.group);
+        join.addChosen(first.rows, first.indices);
+        continue;
+      }
       const rows = await reads.get(groupId(j.group, j.version))!;
       onGroup(j.group);
       join.add(rows);
@@ -698,29 +708,31 @@ export class StoreService implements StoreWorkerApi {
     const view = await this.view(name, version);
     const { offline } = this.open_();
     const left = await this.definition(view.spine.group, view.spine.version);
-    const keys = await offline.distinctKeys(left, request.start, request.end);
+    // The entities are those with a current row of the left group in [start, end); each sees its latest current
+    // row before `end` — which is then that row in the window. DuckDB finds them in one query (what the point-in-time
+    // join would choose for a spine at `end`: greatest event time, then commit, then the later row), ordered by key.
+    const latest = await offline.latestRows(left, { afterCommit: 0, throughCommit: null, start: request.start, end: request.end });
     // The latest values as of just before `end` (exclusive, like every range in Larder).
     const at = BigInt(Math.round(request.end * 1000)) - 1n;
+    const chosen = withinTtl(latest.getChild(left.eventTime)!, left.ttlSeconds, at);
     let spine = new Table({
-      ...Object.fromEntries(view.spine.keys.map((k) => [k, keys.getChild(k)!])),
-      [view.spine.eventTime]: constantTimestamps(keys.numRows, at),
+      ...Object.fromEntries(view.spine.keys.map((k) => [k, latest.getChild(k)!])),
+      [view.spine.eventTime]: constantTimestamps(latest.numRows, at),
     });
-    // Other groups may join on any column of the left group, not only its key: those columns come first, from each
-    // entity's latest left row as of the same instant, and join the spine.
+    // Other groups may join on any column of the left group, not only its key: those columns come from each
+    // entity's latest left row (null past the group's TTL) and join the spine.
     const spineColumns = new Set([...view.spine.keys, view.spine.eventTime]);
     const joinColumns = [...new Set(view.joins.slice(1).flatMap((j) => j.spineKeys))].filter((k) => !spineColumns.has(k));
     if (joinColumns.length > 0) {
-      const fromLeft = joinColumns.map((name) => {
-        const column = left.features.find((f) => f.name === name)!;
-        return { name, type: column.type, group: left.name, version: left.version, column: name, join: 0 };
+      const typeOf = (name: string): FeatureType => left.features.find((f) => f.name === name)!.type;
+      spine = new Table({
+        ...Object.fromEntries([...spineColumns].map((name) => [name, spine.getChild(name)!])),
+        ...Object.fromEntries(joinColumns.map((name) => [name, gather(latest.getChild(name)!, typeOf(name), chosen)])),
       });
-      const leftOnly = { ...view, joins: view.joins.slice(0, 1), features: fromLeft, labels: [], onDemand: [], request: [], transforms: [] };
-      const withColumns = await this.joinView(leftOnly, spine, false);
-      spine = new Table(Object.fromEntries([...spineColumns, ...joinColumns].map((name) => [name, withColumns.getChild(name)!])));
     }
     // Request fields come from each entity's latest row of the left group, joined like features, then dropped.
     const requestFeatures = requestColumnsOfLeft(view, left).map((c) => ({ name: c.name, type: c.type, group: left.name, version: left.version, column: c.name, join: 0 }));
-    const withRequest = await this.joinView({ ...view, features: [...view.features, ...requestFeatures] }, spine, false);
+    const withRequest = await this.joinView({ ...view, features: [...view.features, ...requestFeatures] }, spine, false, undefined, { rows: latest, indices: chosen });
     const joined = requestFeatures.length === 0
       ? withRequest
       : withRequest.select(withRequest.schema.fields.map((f) => f.name).filter((n) => !requestFeatures.some((r) => r.name === n)));
@@ -1087,4 +1099,18 @@ async function deleteAbandonedOnlineDbs(prefix: string): Promise<void> {
       release();
     }
   }
+}
+
+/**
+ * Per row, its own index when its event time (a Timestamp column) is within `ttlSeconds` of `at` (µs, inclusive,
+ * as the point-in-time join counts it), else −1; with no TTL every row is itself.
+ */
+function withinTtl(times: Vector, ttlSeconds: number | null, at: bigint): Int32Array {
+  const indices = Int32Array.from({ length: times.length }, (_, i) => i);
+  if (ttlSeconds === null) return indices;
+  const oldest = Number(at) - ttlSeconds * 1e6;
+  microsOf(times).forEach((time, i) => {
+    if (!(time >= oldest)) indices[i] = -1;
+  });
+  return indices;
 }

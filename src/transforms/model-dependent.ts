@@ -630,13 +630,39 @@ class Columns {
     return values;
   }
 
-  write(column: string, values: Value[]): void {
-    this.working.set(column, values);
+  /** The column as a Float64Array when it is one: given so, or written so by an earlier transformation. */
+  typed(column: string): Float64Array | null {
+    const current = this.working.get(column) ?? (Object.hasOwn(this.input, column) ? this.input[column] : undefined);
+    return current instanceof Float64Array ? current : null;
+  }
+
+  write(column: string, values: Value[] | Float64Array): void {
+    this.working.set(column, values as Value[]);
   }
 
   get(column: string): Value[] | undefined {
     return this.working.get(column);
   }
+}
+
+/**
+ * A numeric transformation with one output over a column of numbers without NaN, computed into a Float64Array
+ * (a million rows: milliseconds instead of boxing every value) — or null when any input or output is not a plain
+ * number, for the general path to handle. The values are exactly those the general path gives.
+ */
+function numbersOnly(compiled: Compiled, source: Float64Array | null, length: number): Float64Array | null {
+  if (source === null || compiled.outputs.length !== 1 || !NUMERIC_KINDS.has(compiled.state.kind)) return null;
+  const result = new Float64Array(length);
+  const out: Value[] = [null];
+  for (let i = 0; i < length; i++) {
+    const value = source[i]!;
+    if (Number.isNaN(value)) return null;
+    compiled.apply(value, i, out);
+    const produced = out[0];
+    if (typeof produced !== 'number') return null;
+    result[i] = produced;
+  }
+  return result;
 }
 
 function runColumnar(compiled: Compiled, values: readonly Value[], length: number): Value[][] {
@@ -650,6 +676,7 @@ function runColumnar(compiled: Compiled, values: readonly Value[], length: numbe
 }
 
 function toOutput(values: readonly Value[]): TransformOutputColumn {
+  if (values instanceof Float64Array) return values;
   for (const v of values) if (typeof v !== 'number') return values.slice();
   return Float64Array.from(values as number[]);
 }
@@ -752,6 +779,11 @@ export function applyTransforms(
   const compiled = checkFitted(fitted);
   const data = new Columns(columns);
   for (const c of compiled) {
+    const typed = numbersOnly(c, data.typed(c.state.column), data.length);
+    if (typed !== null) {
+      data.write(c.outputs[0]!, typed);
+      continue;
+    }
     const values = data.read(c.state.column, c.state.kind);
     const outputs = runColumnar(c, values, data.length);
     c.outputs.forEach((name, j) => data.write(name, outputs[j] as Value[]));

@@ -4,6 +4,7 @@ import { StoreService } from '../../src/service/store-service.ts';
 import type { DuckDbOfflineStore } from '../../src/offline/duckdb/offline-store.ts';
 import { openFeatureStore, NotFoundError, SchemaConflictError, InvalidArgumentError, OperationAbortedError } from '../../src/index.ts';
 import { naivePointInTime } from '../support/pit-oracle.ts';
+import { seededRandom } from '../../src/util/random.ts';
 import { uniqueStoreName } from '../support/names.ts';
 import { allTypesRows, allTypesSpec, toArrow } from '../support/data-all-types.ts';
 import { tableColumns } from '../support/data-helpers.ts';
@@ -180,6 +181,72 @@ describe('feature views and training data', () => {
     const scaled = await view.getBatchData({ start: base, end, trainingDataset: dataset.version });
     expect(dataset.transforms?.transforms[0]).toEqual({ kind: 'minMaxScaler', column: 'temp', min: 10, max: 12 });
     expect(column(scaled, 'temp')).toEqual([(12 - 10) / 2, (14 - 10) / 2]);
+    await store.close();
+  });
+
+  it('batch data is each entity\'s latest current row before end, as a scan of the whole history says (ties, upserts, deletes, TTL)', async () => {
+    const store = await openFeatureStore({ name: uniqueStoreName('fvbatch'), persist: false });
+    const features = { id: 'int64', ts: 'timestamp', x: 'float64', tag: 'string' } as const;
+    const plain = await store.createFeatureGroup({ name: 'plain', version: 1, primaryKey: 'id', eventTime: 'ts', features });
+    const ttl = await store.createFeatureGroup({ name: 'aging', version: 1, primaryKey: 'id', eventTime: 'ts', ttl: 5, features });
+    // The oracle's history: every row ever written, in order, and whether it is current (not replaced by an upsert).
+    interface Written { id: number; ts: number; x: number; tag: string; commit: number; current: boolean }
+    const history: Written[] = [];
+    const random = seededRandom(21);
+    const pick = (n: number) => Math.floor(random() * n);
+    let commit = 0;
+    for (let step = 0; step < 12; step++) {
+      commit++;
+      const kind = step === 7 || step === 10 ? 'delete' : step % 3 === 2 ? 'upsert' : 'append';
+      if (kind === 'delete') {
+        const id = pick(20);
+        for (const g of [plain, ttl]) await g.deleteRows([{ id }]);
+        history.splice(0, history.length, ...history.filter((r) => r.id !== id));
+        continue;
+      }
+      // Few distinct times, so rows tie on (id, ts) within a commit (append) and across commits.
+      const batch = Array.from({ length: 40 }, () => ({ id: pick(20), ts: base + pick(12) * 1000, x: random(), tag: `t${pick(1000)}` }));
+      // An append also writes two rows of one entity at the latest time: the later of the two is the one seen.
+      if (kind === 'append') batch.push({ id: step, ts: base + 11_000, x: random(), tag: 'first' }, { id: step, ts: base + 11_000, x: random(), tag: 'second' });
+      const rows = kind === 'upsert' ? [...new Map(batch.map((r) => [`${r.id}@${r.ts}`, r])).values()] : batch;
+      for (const g of [plain, ttl]) await g.insert(rows, { mode: kind });
+      if (kind === 'upsert') {
+        for (const r of rows) for (const old of history) if (old.current && old.id === r.id && old.ts === r.ts) old.current = false;
+      }
+      history.push(...rows.map((r) => ({ ...r, commit, current: true })));
+    }
+    const expected = (start: number | undefined, end: number, ttlSeconds: number | null) => {
+      const latest = new Map<number, Written>();
+      history.forEach((r) => {
+        if (!r.current || r.ts >= end) return;
+        const best = latest.get(r.id);
+        // Greatest event time, then the latest commit, then the later row (history is in write order).
+        if (best === undefined || r.ts > best.ts || (r.ts === best.ts && r.commit >= best.commit)) latest.set(r.id, r);
+      });
+      const entities = [...latest.values()].filter((r) => start === undefined || r.ts >= start).sort((a, b) => a.id - b.id);
+      const visible = (r: Written) => ttlSeconds === null || r.ts * US >= end * US - 1 - ttlSeconds * 1e6;
+      return { id: entities.map((r) => r.id), x: entities.map((r) => (visible(r) ? r.x : null)), tag: entities.map((r) => (visible(r) ? r.tag : null)) };
+    };
+    const views = [
+      { view: await store.createFeatureView({ name: 'plain_view', version: 1, query: plain.select(['x', 'tag']) }), ttlSeconds: null },
+      { view: await store.createFeatureView({ name: 'aging_view', version: 1, query: ttl.select(['x', 'tag']) }), ttlSeconds: 5 },
+    ];
+    let compared = 0;
+    for (const { view, ttlSeconds } of views) {
+      for (const [start, end] of [[undefined, base + 12_000], [undefined, base + 6_000], [base + 3_000, base + 9_000], [base + 8_000, base + 8_001], [base + 9_000, base + 16_000], [undefined, base + 20_000]] as const) {
+        const batch = await view.getBatchData({ ...(start === undefined ? {} : { start }), end });
+        const want = expected(start, end, ttlSeconds);
+        const got = { id: column(batch, 'id').map(Number), x: column(batch, 'x'), tag: column(batch, 'tag') };
+        expect(got, `${view.name} [${start ?? '-'}, ${end})`).toEqual(want);
+        compared += want.id.length;
+      }
+    }
+    // The history exercised what it is meant to: superseded rows, removed entities, and TTL nulls among the answers.
+    expect(history.some((r) => !r.current)).toBe(true);
+    expect(compared).toBeGreaterThan(50);
+    expect(expected(undefined, base + 12_000, null).tag).toContain('second');
+    const aging = expected(base + 9_000, base + 16_000, 5).x;
+    expect([aging.some((v) => v === null), aging.some((v) => v !== null)]).toEqual([true, true]);
     await store.close();
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { tableFromArrays, vectorFromArray, Table, Bool, Utf8 } from 'apache-arrow';
-import { trainingMatrix } from '../../src/models/matrix.ts';
+import { makeVector, tableFromArrays, vectorFromArray, Table, Bool, Utf8 } from 'apache-arrow';
+import { numeric, trainingMatrix } from '../../src/models/matrix.ts';
 import { normalizeModelSpec } from '../../src/models/spec.ts';
 import { InvalidArgumentError } from '../../src/errors.ts';
 
@@ -47,5 +47,17 @@ describe('trainingMatrix', () => {
     expect(() => trainingMatrix(t, [], 'y', regression)).toThrow(/at least one feature/);
     const noLabel = new Table({ a: vectorFromArray([1, 2]), y: vectorFromArray([1, null]) });
     expect(() => trainingMatrix(noLabel, ['a'], 'y', regression)).toThrow(/Label 'y' is missing in row 1/);
+  });
+});
+
+describe('numeric', () => {
+  it('reads chunked and sliced columns, with and without nulls, value for value', () => {
+    const floats = makeVector(Float64Array.from({ length: 50 }, (_, i) => i / 4)).slice(7, 43).concat(makeVector(Float64Array.of(-1, 2e300)));
+    const ints = makeVector(Int32Array.from({ length: 20 }, (_, i) => i * 3 - 9)).slice(3, 17).concat(makeVector(Int32Array.of(5)).slice(0, 1));
+    const withNulls = vectorFromArray([1.25, null, 3]).concat(makeVector(Float64Array.of(4, 5)).slice(1));
+    expect(floats.data.length).toBe(2);
+    expect(Array.from(numeric(floats, 'f'))).toEqual([...Array.from({ length: 36 }, (_, i) => (i + 7) / 4), -1, 2e300]);
+    expect(Array.from(numeric(ints, 'i'))).toEqual([...Array.from({ length: 14 }, (_, i) => (i + 3) * 3 - 9), 5]);
+    expect(Array.from(numeric(withNulls, 'n'))).toEqual([1.25, NaN, 3, 5]);
   });
 });

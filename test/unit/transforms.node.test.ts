@@ -338,6 +338,43 @@ describe('columnar and per-row apply give identical numbers (property)', () => {
   });
 });
 
+describe('Float64Array columns take a typed path with exactly the general path\'s numbers (property)', () => {
+  // NaN, infinities, negatives for log1p and values past the bucket edges: where a transformation may give null.
+  const number = fc.oneof(fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.constantFrom(NaN, -1, 0, Infinity, -Infinity, 1e-320));
+  const spec = fc.constantFrom<TransformSpec>(
+    { kind: 'standardScaler', column: 'a' },
+    { kind: 'minMaxScaler', column: 'a' },
+    { kind: 'robustScaler', column: 'a' },
+    { kind: 'log1p', column: 'a' },
+    { kind: 'bucketizer', column: 'a', boundaries: [-100, 0, 0.5, 1000] },
+    { kind: 'imputer', column: 'a', strategy: 'mean' },
+  );
+  it('holds for random chains over random numbers', () => {
+    fc.assert(
+      fc.property(fc.array(spec, { minLength: 1, maxLength: 4 }), fc.array(number, { minLength: 1, maxLength: 40 }), fc.array(number, { minLength: 1, maxLength: 40 }), (chain, train, test) => {
+        let fitted: FittedTransforms;
+        try {
+          fitted = fitTransforms(chain, { a: train });
+        } catch (error) {
+          expect(error).toBeInstanceOf(InvalidArgumentError);
+          return;
+        }
+        // Numbers (or the same typed error) either way.
+        const outcome = (a: number[] | Float64Array) => {
+          try {
+            return Object.entries(applyTransforms(fitted, { a })).map(([name, values]) => [name, Array.from(values)]);
+          } catch (error) {
+            expect(error).toBeInstanceOf(InvalidArgumentError);
+            return (error as Error).message;
+          }
+        };
+        expect(outcome(Float64Array.from(test))).toEqual(outcome(test)); // a plain array takes the general path
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
 // --- Validation -------------------------------------------------------------------------------------------------------
 
 describe('validation', () => {

@@ -848,22 +848,6 @@ export class DuckDbOfflineStore implements OfflineStore {
     }
   }
 
-  /** The distinct primary keys of a group's current rows with event time in [start, end), ordered by key. */
-  async distinctKeys(definition: FeatureGroupDefinition, start: number | null, end: number | null): Promise<Table> {
-    const ts = ident(definition.eventTime);
-    const keys = join(definition.primaryKey.map((k) => ident(k)));
-    const filters = [sql`${SUPERSEDED} IS NULL`];
-    if (start !== null) filters.push(sql`${ts} >= ${timestampLiteral(start)}`);
-    if (end !== null) filters.push(sql`${ts} < ${timestampLiteral(end)}`);
-    try {
-      return await this.engine.reader.query(
-        sql`SELECT DISTINCT ${keys} FROM ${ident(tableNameOf(definition))} WHERE ${join(filters, ' AND ')} ORDER BY ${keys}`,
-      );
-    } catch (error) {
-      throw engineError(error, `reading keys of ${definition.name} v${definition.version}`);
-    }
-  }
-
   /** When each commit became durable: commit id → epoch milliseconds. */
   async commitTimes(): Promise<Map<number, number>> {
     const rows = await this.rows(sql`SELECT commit_id, committed_at FROM ${LEDGER}`);
