@@ -44,6 +44,8 @@ interface Latencies {
   idb: number[];
   roundTrip: number[];
   tfjs: number[];
+  /** Diagnostic: the whole request from raw parts in sequence (see rawChain). */
+  chain: number[];
   /** Larder predictions checked against the raw model on the same features, and stored values against raw records. */
   checked: number;
 }
@@ -66,6 +68,7 @@ let predictor: Deployment | null = null;
 let model: tf.LayersModel | null = null;
 let rawOnline: IDBDatabase | null = null;
 let echo: Worker | null = null;
+let chain: Worker | null = null;
 let entities = 0;
 let width = 0;
 
@@ -157,6 +160,12 @@ window.deployPrepare = async (entityCount, trainRows) => {
   tf.tidy(() => model!.predict(tf.zeros([1, width])));
   rawOnline = await request(indexedDB.open(`larder:${store.name.toLowerCase()}:online`));
   echo = new Worker(new URL('./deploy-echo.worker.ts', import.meta.url), { type: 'module' });
+  chain = new Worker(new URL('./deploy-chain.worker.ts', import.meta.url), { type: 'module' });
+  const { modelJson, weights } = await store.models.exportModel('bench_model', outcome.model.version);
+  await new Promise((resolve) => {
+    chain!.onmessage = resolve;
+    chain!.postMessage({ kind: 'load', modelJson, weights }, [weights]);
+  });
   return {
     insertSeconds, trainingDataSeconds, trainingRows: made.train.numRows + made.test.numRows, trainSeconds, deploymentSeconds,
     inputs: loaded.record.signature.inputs.map((i) => i.name), pageBackend: backend,
@@ -189,6 +198,22 @@ function roundTrip(x: Float32Array): Promise<Float32Array> {
   });
 }
 
+/**
+ * The whole request from raw parts in sequence, no Larder code: the raw IndexedDB read, the 16 inputs taken from the
+ * records (scaled by fixed numbers: the arithmetic of the view's transformations), one row to a bare tfjs worker.
+ */
+async function rawChain(id: number, bias: number): Promise<number> {
+  const records = (await rawRead(id)) as { v: number[] }[];
+  const row = new Float32Array(width);
+  let k = 0;
+  for (const record of records) for (let f = 0; f < FEATURES.length && k < width - 1; f++) row[k++] = (record.v[2 + f]! - 0.5) * 3.4;
+  row[width - 1] = bias + row[0]!;
+  return new Promise((resolve) => {
+    chain!.onmessage = (event: MessageEvent<Float32Array>) => resolve(event.data[0]!);
+    chain!.postMessage({ kind: 'predict', row }, [row.buffer]);
+  });
+}
+
 function rawPredict(row: Float32Array): number {
   return tf.tidy(() => (model!.predict(tf.tensor2d(row, [1, width])) as tf.Tensor).dataSync()[0]!);
 }
@@ -196,10 +221,10 @@ function rawPredict(row: Float32Array): number {
 window.deployPredict = async (requests, warmup) => {
   const random = seededRandom(11);
   const inputs = (await store!.models.get('bench_model', 'champion')).signature.inputs.map((i) => i.name);
-  const out: Latencies = { larder: [], idb: [], roundTrip: [], tfjs: [], checked: 0 };
+  const out: Latencies = { larder: [], idb: [], roundTrip: [], tfjs: [], chain: [], checked: 0 };
   const rows: Float32Array[] = [];
-  const parts = ['larder', 'idb', 'roundTrip', 'tfjs'] as const;
-  // Each call times the four parts on the same entity, the part that goes first rotating, so all see the same
+  const parts = ['larder', 'idb', 'roundTrip', 'tfjs', 'chain'] as const;
+  // Each call times the four parts (and the raw chain) on the same entity, the part that goes first rotating, so all see the same
   // background work of the browser and the disk; warm-up calls are not recorded.
   for (let call = 0; call < warmup + requests; call++) {
     const id = Math.floor(random() * entities);
@@ -224,7 +249,8 @@ window.deployPredict = async (requests, warmup) => {
       if (part === 'larder') await predictor!.predict({ id }, { requestData: { bias } });
       else if (part === 'idb') await rawRead(id);
       else if (part === 'roundTrip') await roundTrip(new Float32Array(width));
-      else rawPredict(row);
+      else if (part === 'tfjs') rawPredict(row);
+      else await rawChain(id, bias);
       const ms = performance.now() - started;
       if (call >= warmup) out[part].push(ms);
     }
@@ -237,6 +263,8 @@ window.deployClose = async () => {
   rawOnline = null;
   echo?.terminate();
   echo = null;
+  chain?.terminate();
+  chain = null;
   model?.dispose();
   model = null;
   await predictor?.close();
