@@ -7,10 +7,10 @@
 // a random token DuckDB cannot compress; another subject's tokens are the control every raw scan must still find.
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright';
-import { PersistentBrowser, useHarness } from '../test/support/harness.ts';
-import { startS3Stack, type S3Stack } from '../test/support/s3-servers.ts';
+import { useHarness } from '../test/support/harness.ts';
+import { useSyncDevices } from '../test/support/sync-devices.ts';
 import type { TargetSettings } from './pages/push.page.ts';
 import { callPage, closeStore, log, newDrillResult, reopen, writeResult } from './support.ts';
 
@@ -19,17 +19,7 @@ const STORE_B = 'drill_erasure_b';
 const PAGE = '/reliability/pages/erasure.page.ts';
 
 const harness = useHarness();
-let stack: S3Stack;
-let second: PersistentBrowser;
-beforeAll(async () => {
-  stack = await startS3Stack();
-  second = await PersistentBrowser.create();
-  await second.launch();
-});
-afterAll(async () => {
-  await second?.dispose();
-  await stack?.close();
-});
+const devices = useSyncDevices();
 
 /** Every file under the s3rver directory (objects and their metadata sidecars) that holds `needle` as bytes. */
 async function bucketHits(needles: readonly string[]): Promise<{ hits: string[]; files: number }> {
@@ -42,11 +32,11 @@ async function bucketHits(needles: readonly string[]): Promise<{ hits: string[];
       else {
         files++;
         const bytes = await readFile(path);
-        if (needles.some((n) => bytes.includes(n) || bytes.includes(Buffer.from(n, 'utf16le')))) hits.push(path.slice(stack.s3.directory.length + 1));
+        if (needles.some((n) => bytes.includes(n) || bytes.includes(Buffer.from(n, 'utf16le')))) hits.push(path.slice(devices.stack.s3.directory.length + 1));
       }
     }
   };
-  await walk(stack.s3.directory);
+  await walk(devices.stack.s3.directory);
   return { hits, files };
 }
 
@@ -64,10 +54,10 @@ describe('right to erasure', () => {
       result.findings.push(text);
       log(`FINDING ${text}`);
     };
-    const settings: TargetSettings = { endpoint: stack.gateway.endpoint, bucket: stack.s3.bucket, accessKeyId: stack.s3.accessKeyId, secretAccessKey: stack.s3.secretAccessKey, prefix: 'erasure' };
+    const settings: TargetSettings = { endpoint: devices.stack.gateway.endpoint, bucket: devices.stack.s3.bucket, accessKeyId: devices.stack.s3.accessKeyId, secretAccessKey: devices.stack.s3.secretAccessKey, prefix: 'erasure' };
 
     const a: Page = await harness.browser.open(harness.url);
-    const b: Page = await second.open(harness.url);
+    const b: Page = await devices.second.open(harness.url);
     expect((await reopen(a, STORE_A)).opened).toBe(true);
     expect((await reopen(b, STORE_B)).opened).toBe(true);
     const { canary, control, ...models } = await callPage<{ trainedWithSubject: number; trainedWithout: number; canary: string[]; control: string[] }>(a, PAGE, 'populate', { settings });

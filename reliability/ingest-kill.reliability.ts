@@ -5,9 +5,8 @@ import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright';
 import type * as Larder from '../src/index.ts';
 import { useHarness } from '../test/support/harness.ts';
-import {
-  KILL_MODES, SEED, closeStore, kill, knob, log, newDrillResult, reopen, seededRandom, sleep, writeResult, type KillMode,
-} from './support.ts';
+import { KillDrill, killFigures, killLoop } from './kill-drill.ts';
+import { SEED, knob, log, seededRandom, sleep } from './support.ts';
 
 const ITERATIONS = knob('RELIABILITY_ITERATIONS', 50, 5);
 const ROWS = knob('RELIABILITY_INGEST_ROWS', 1_000_000, 200_000);
@@ -89,27 +88,19 @@ async function countPerCommit(page: Page, commitIds: number[]): Promise<{ perCom
 
 describe('kill while ingesting', () => {
   it(`keeps every batch all-or-nothing over ${ITERATIONS} kills (${ROWS} rows a batch)`, async () => {
-    const started = Date.now();
     const random = seededRandom(SEED);
-    const result = newDrillResult('ingest-kill', {
+    const drill = await KillDrill.start(harness, 'ingest-kill', STORE, {
       mustBeZero: { tornBatches: 0, lostCommits: 0, failedOpens: 0, duplicateBatches: 0, resendNotReused: 0 },
       figures: { rowsPerBatch: ROWS },
     });
-    // Marked incomplete until the end: a drill that dies half-way shows as INCOMPLETE on the card.
-    await writeResult(result);
-    const finding = (text: string) => {
-      result.findings.push(text);
-      log(`FINDING ${text}`);
-    };
+    const { result, finding } = drill;
     /** Commits the drill knows of (acknowledged, or seen in a ledger): batch id → commit id and rows. */
     const known = new Map<string, { commitId: number; rowCount: number }>();
     const acks = new Map<string, { commitId: number; rowCount: number }>();
     const failures = new Map<string, string>();
-    const kills: Record<KillMode, number> = { worker: 0, page: 0, crash: 0 };
     let killedAfterAck = 0;
     let present = 0;
     let absent = 0;
-    let slowestOpenMs = 0;
     let retriedOpens = 0;
     let pendingAfterWorkerKill = 0;
 
@@ -120,21 +111,21 @@ describe('kill while ingesting', () => {
     });
     await context.exposeFunction('drillFailed', (batchId: string, message: string) => failures.set(batchId, message));
 
-    let page = await harness.browser.open(harness.url);
-    await page.evaluate(async (store) => {
-      const s = await window.larder.openFeatureStore({ name: store });
-      await s.createFeatureGroup({
-        name: 'events', version: 1, primaryKey: 'id', eventTime: 'ts',
-        features: { id: 'int64', ts: 'timestamp', value: 'float64', label: 'string' },
-      });
-      await s.close();
-    }, STORE);
-    expect((await reopen(page, STORE)).opened).toBe(true);
+    await drill.open(async (page) => {
+      await page.evaluate(async (store) => {
+        const s = await window.larder.openFeatureStore({ name: store });
+        await s.createFeatureGroup({
+          name: 'events', version: 1, primaryKey: 'id', eventTime: 'ts',
+          features: { id: 'int64', ts: 'timestamp', value: 'float64', label: 'string' },
+        });
+        await s.close();
+      }, STORE);
+    });
 
     // A first batch, not interrupted, times an insert: kills then fall anywhere in 0 … 1.25 × that time.
-    await makeBatch(page, 0, ROWS);
+    await makeBatch(drill.page, 0, ROWS);
     const t0 = Date.now();
-    await startInsert(page, 'batch-0');
+    await startInsert(drill.page, 'batch-0');
     while (!acks.has('batch-0') && !failures.has('batch-0')) await sleep(20);
     const insertMs = Date.now() - t0;
     expect(failures.get('batch-0')).toBeUndefined();
@@ -143,29 +134,21 @@ describe('kill while ingesting', () => {
     log(`one uninterrupted insert of ${ROWS} rows: ${insertMs} ms`);
     let lastCommit = acks.get('batch-0')!.commitId;
 
-    for (let i = 1; i <= ITERATIONS; i++) {
-      // The modes take turns (so a short run meets each of them); the moment of the kill is random.
-      const mode = KILL_MODES[(i - 1) % KILL_MODES.length]!;
+    await killLoop(drill, ITERATIONS, async (i, mode) => {
+      // The modes take turns (killLoop's default); the moment of the kill is random.
       const delay = Math.round(random() * 1.25 * insertMs);
       const batchId = `batch-${i}`;
       const repeat = `RELIABILITY_SEED=${SEED} iteration ${i} (${mode} kill after ${delay} ms)`;
-      await makeBatch(page, i, ROWS);
-      await startInsert(page, batchId);
+      await makeBatch(drill.page, i, ROWS);
+      await startInsert(drill.page, batchId);
       await sleep(delay);
       const ackedBeforeKill = acks.has(batchId);
       if (ackedBeforeKill) killedAfterAck++;
-      kills[mode]++;
-      page = await kill(page, mode, harness.url);
-      const open = await reopen(page, STORE);
-      slowestOpenMs = Math.max(slowestOpenMs, open.ms);
+      await drill.kill(mode);
+      const open = await drill.reopen(repeat);
       if (open.attempts > 1) retriedOpens++;
-      if (!open.opened) {
-        result.mustBeZero['failedOpens']!++;
-        finding(`the store did not open within 20 s after ${repeat}: ${open.errors.join(' | ')}`);
-        // Nothing more can be checked in this profile.
-        break;
-      }
-      const seen = await inspect(page, lastCommit, i, ROWS);
+      if (!open.opened) return null;
+      const seen = await inspect(drill.page, lastCommit, i, ROWS);
       const mine = seen.ledger.filter((c) => c.batchId === batchId);
       const others = seen.ledger.filter((c) => c.commitId > lastCommit && c.batchId !== batchId);
       if (mine.length > 1) {
@@ -194,7 +177,7 @@ describe('kill while ingesting', () => {
         }
         known.set(batchId, { commitId: entry.commitId, rowCount: entry.rowCount });
         // The application's recovery: send the batch again. It must come back as the same commit, writing nothing.
-        const resent = await page.evaluate(async (batchId) => {
+        const resent = await drill.page.evaluate(async (batchId) => {
           const group = await (window as DrillWindow).drillStore!.getFeatureGroup('events', 1);
           const r = await group.insert([], { batchId });
           return { reused: r.reused, commitId: r.commitId };
@@ -217,17 +200,16 @@ describe('kill while ingesting', () => {
         }
       }
       lastCommit = Math.max(lastCommit, ...seen.ledger.map((c) => c.commitId));
-      result.iterations = i;
-      log(
-        `${i}/${ITERATIONS} ${mode} kill at ${delay} ms: ${mine.length > 0 ? 'committed' : 'absent'}` +
-          `${ack !== undefined ? ' (acknowledged)' : ''}, reopened in ${open.ms} ms (${open.attempts} attempts)`,
+      return (
+        `${mode} kill at ${delay} ms: ${mine.length > 0 ? 'committed' : 'absent'}` +
+        `${ack !== undefined ? ' (acknowledged)' : ''}, reopened in ${open.ms} ms (${open.attempts} attempts)`
       );
-    }
+    });
 
     // The sweep: every commit the ledger lists holds exactly its rows, and nothing lies beyond the last commit.
     const sweepStarted = Date.now();
-    const ledger = (await inspect(page, lastCommit, 0, 1)).ledger;
-    const { perCommit, beyond } = await countPerCommit(page, ledger.map((c) => c.commitId));
+    const ledger = (await inspect(drill.page, lastCommit, 0, 1)).ledger;
+    const { perCommit, beyond } = await countPerCommit(drill.page, ledger.map((c) => c.commitId));
     for (const c of ledger) {
       if (perCommit[c.commitId] !== c.rowCount) {
         result.mustBeZero['tornBatches']!++;
@@ -238,25 +220,17 @@ describe('kill while ingesting', () => {
       result.mustBeZero['tornBatches']!++;
       finding(`final sweep: ${beyond} rows after the last commit of the ledger`);
     }
-    await closeStore(page);
-    await page.close();
-
-    Object.assign(result.figures, {
-      killsWorker: kills.worker,
-      killsPage: kills.page,
-      killsCrash: kills.crash,
+    await drill.close();
+    await drill.finish({
+      ...killFigures(drill.kills),
       killedAfterAck,
       batchesCommitted: present,
       batchesAbsent: absent,
       retriedOpens,
       pendingAfterWorkerKill,
-      slowestOpenMs,
+      slowestOpenMs: drill.slowestOpenMs,
       sweepMs: Date.now() - sweepStarted,
       rowsStored: ledger.reduce((sum, c) => sum + c.rowCount, 0),
     });
-    result.complete = true;
-    result.durationMs = Date.now() - started;
-    await writeResult(result);
-    expect(result.findings).toEqual([]);
   });
 });

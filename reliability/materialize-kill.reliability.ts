@@ -3,12 +3,11 @@
 // (`materialize()`) of an emptied online store. After each kill the store must open, every key's online row must be
 // either its old row or its new one (never a mix, never a batch that did not commit), materializing again must
 // succeed, and then the online rows must equal the offline latest rows, which the drill knows independently.
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { useHarness } from '../test/support/harness.ts';
+import { KillDrill, killLoop } from './kill-drill.ts';
 import type { OnlineCensus } from './pages/materialize.page.ts';
-import {
-  KILL_MODES, SEED, callPage, closeStore, kill, knob, log, newDrillResult, reopen, seededRandom, settledInPage, sleep, startInPage, writeResult, type KillMode,
-} from './support.ts';
+import { KILL_MODES, SEED, callPage, knob, log, seededRandom, settledInPage, sleep, startInPage, type KillMode } from './support.ts';
 
 const ITERATIONS = knob('RELIABILITY_ITERATIONS', 50, 6);
 const KEYS = knob('RELIABILITY_ONLINE_KEYS', 20_000, 5_000);
@@ -21,36 +20,29 @@ type OfflineCensus = { ledger: { commitId: number; batchId: string | null; rowCo
 
 describe('kill while materializing', () => {
   it(`keeps every online row old-or-new over ${ITERATIONS} kills (${KEYS} keys)`, async () => {
-    const started = Date.now();
     const random = seededRandom(SEED + 1);
-    const result = newDrillResult('materialize-kill', {
+    const drill = await KillDrill.start(harness, 'materialize-kill', STORE, {
       mustBeZero: {
         tornBatches: 0, lostCommits: 0, failedOpens: 0, tornRows: 0, inconsistentKeys: 0, onlineAhead: 0,
         failedRematerializations: 0, onlineMismatches: 0, offlineMismatches: 0,
       },
       figures: { keys: KEYS },
     });
-    await writeResult(result);
-    const finding = (text: string) => {
-      result.findings.push(text);
-      log(`FINDING ${text}`);
-    };
+    const { result, finding } = drill;
     const kills: Record<string, number> = {};
-    let slowestOpenMs = 0;
     let committedInKilledInserts = 0;
     let partialOnlineAfterKill = 0;
 
-    let page = await harness.browser.open(harness.url);
-    expect((await reopen(page, STORE)).opened).toBe(true);
-    await callPage(page, PAGE, 'setup');
+    await drill.open();
+    await callPage(drill.page, PAGE, 'setup');
 
     // Batch 0 uninterrupted: the time of an insert with its write-through, and of a rebuild, place the kills.
     let t = Date.now();
-    await callPage(page, PAGE, 'insertBatch', { batch: 0, keys: KEYS });
+    await callPage(drill.page, PAGE, 'insertBatch', { batch: 0, keys: KEYS });
     const insertMs = Date.now() - t;
-    await callPage(page, PAGE, 'emptyOnline', { name: STORE });
+    await callPage(drill.page, PAGE, 'emptyOnline', { name: STORE });
     t = Date.now();
-    await callPage(page, PAGE, 'rebuild');
+    await callPage(drill.page, PAGE, 'rebuild');
     const rebuildMs = Date.now() - t;
     Object.assign(result.figures, { insertMs, rebuildMs });
     log(`insert with write-through of ${KEYS} keys: ${insertMs} ms; rebuild: ${rebuildMs} ms`);
@@ -81,12 +73,12 @@ describe('kill while materializing', () => {
 
     /** Online must now equal the offline latest rows (batch `latest` for every key), and offline must hold exactly them. */
     const checkConverged = async (repeat: string) => {
-      const offline = await callPage<OfflineCensus>(page, PAGE, 'offlineCensus', { keys: KEYS, latestBatch: latest });
+      const offline = await callPage<OfflineCensus>(drill.page, PAGE, 'offlineCensus', { keys: KEYS, latestBatch: latest });
       if (offline.latestRows !== KEYS || offline.wrong !== 0 || offline.missing !== 0) {
         result.mustBeZero['offlineMismatches']!++;
         finding(`offline latest rows: ${offline.latestRows} rows, ${offline.wrong} wrong, ${offline.missing} missing for batch ${latest}, after ${repeat}`);
       }
-      const census = await callPage<OnlineCensus>(page, PAGE, 'onlineCensus', { keys: KEYS });
+      const census = await callPage<OnlineCensus>(drill.page, PAGE, 'onlineCensus', { keys: KEYS });
       const right = census.byBatch[latest] ?? 0;
       if (right !== KEYS) {
         result.mustBeZero['onlineMismatches']! += KEYS - right;
@@ -95,9 +87,10 @@ describe('kill while materializing', () => {
       return offline;
     };
 
-    for (let i = 1; i <= ITERATIONS; i++) {
+    // Each mode kills a write-through (odd iterations), then a rebuild (even ones), before the next mode's turn.
+    const modeOf = (i: number): KillMode => KILL_MODES[Math.floor((i - 1) / 2) % KILL_MODES.length]!;
+    await killLoop(drill, ITERATIONS, async (i, mode) => {
       const phase = i % 2 === 1 ? 'write-through' : 'rebuild';
-      const mode: KillMode = KILL_MODES[Math.floor((i - 1) / 2) % KILL_MODES.length]!;
       kills[`${phase}-${mode}`] = (kills[`${phase}-${mode}`] ?? 0) + 1;
       const before = latest;
       let batch: number | null = null;
@@ -106,25 +99,20 @@ describe('kill while materializing', () => {
       if (phase === 'write-through') {
         batch = nextBatch++;
         delay = Math.round(random() * 1.25 * insertMs);
-        await startInPage(page, PAGE, 'insertBatch', { batch, keys: KEYS });
+        await startInPage(drill.page, PAGE, 'insertBatch', { batch, keys: KEYS });
         await sleep(delay);
-        acked = (await settledInPage(page, 'insertBatch')) === 'resolved';
+        acked = (await settledInPage(drill.page, 'insertBatch')) === 'resolved';
       } else {
-        await callPage(page, PAGE, 'emptyOnline', { name: STORE });
+        await callPage(drill.page, PAGE, 'emptyOnline', { name: STORE });
         delay = Math.round(random() * 1.25 * rebuildMs);
-        await startInPage(page, PAGE, 'rebuild');
+        await startInPage(drill.page, PAGE, 'rebuild');
         await sleep(delay);
       }
       const repeat = `RELIABILITY_SEED=${SEED} iteration ${i} (${mode} kill ${delay} ms into a ${phase})`;
-      page = await kill(page, mode, harness.url);
-      const open = await reopen(page, STORE);
-      slowestOpenMs = Math.max(slowestOpenMs, open.ms);
-      if (!open.opened) {
-        result.mustBeZero['failedOpens']!++;
-        finding(`the store did not open within 20 s after ${repeat}: ${open.errors.join(' | ')}`);
-        break;
-      }
-      const offline = await callPage<OfflineCensus>(page, PAGE, 'offlineCensus', { keys: KEYS, latestBatch: latest });
+      await drill.kill(mode);
+      const open = await drill.reopen(repeat);
+      if (!open.opened) return null;
+      const offline = await callPage<OfflineCensus>(drill.page, PAGE, 'offlineCensus', { keys: KEYS, latestBatch: latest });
       const mine = batch === null ? [] : offline.ledger.filter((c) => c.batchId === `batch-${batch}`);
       const committed = mine.length === 1 && mine[0]!.rowCount === KEYS;
       if (mine.length > 1 || (mine.length === 1 && !committed)) {
@@ -139,7 +127,7 @@ describe('kill while materializing', () => {
         latest = batch!;
         committedInKilledInserts++;
       }
-      const census = await callPage<OnlineCensus>(page, PAGE, 'onlineCensus', { keys: KEYS });
+      const census = await callPage<OnlineCensus>(drill.page, PAGE, 'onlineCensus', { keys: KEYS });
       if (phase === 'write-through') {
         judge(census, new Set(committed ? [before, batch!] : [before]), false, repeat, committed ? null : batch);
         if (committed && (census.byBatch[batch!] ?? 0) < KEYS) partialOnlineAfterKill++;
@@ -149,27 +137,20 @@ describe('kill while materializing', () => {
       }
       // Materialize again: the incremental catch-up after a write-through, the rebuild after a rebuild.
       try {
-        await callPage(page, PAGE, phase === 'write-through' ? 'catchUp' : 'rebuild');
+        await callPage(drill.page, PAGE, phase === 'write-through' ? 'catchUp' : 'rebuild');
       } catch (error) {
         result.mustBeZero['failedRematerializations']!++;
         finding(`materializing again failed after ${repeat}: ${String((error as Error).message ?? error).slice(0, 300)}`);
       }
       await checkConverged(repeat);
-      result.iterations = i;
-      log(`${i}/${ITERATIONS} ${mode} kill ${delay} ms into a ${phase}: ${batch === null ? '' : committed ? `batch ${batch} committed, ` : `batch ${batch} absent, `}online ${JSON.stringify(census.byBatch)} + ${census.absent} absent; reopened in ${open.ms} ms`);
-    }
+      return `${mode} kill ${delay} ms into a ${phase}: ${batch === null ? '' : committed ? `batch ${batch} committed, ` : `batch ${batch} absent, `}online ${JSON.stringify(census.byBatch)} + ${census.absent} absent; reopened in ${open.ms} ms`;
+    }, modeOf);
     // The last word: an insert after everything still writes through.
     const finalBatch = nextBatch++;
-    await callPage(page, PAGE, 'insertBatch', { batch: finalBatch, keys: KEYS });
+    await callPage(drill.page, PAGE, 'insertBatch', { batch: finalBatch, keys: KEYS });
     latest = finalBatch;
     await checkConverged(`RELIABILITY_SEED=${SEED} final insert`);
-    await closeStore(page);
-    await page.close();
-
-    Object.assign(result.figures, { ...Object.fromEntries(Object.entries(kills).map(([k, v]) => [`kills:${k}`, v])), committedInKilledInserts, partialOnlineAfterKill, slowestOpenMs });
-    result.complete = true;
-    result.durationMs = Date.now() - started;
-    await writeResult(result);
-    expect(result.findings).toEqual([]);
+    await drill.close();
+    await drill.finish({ ...Object.fromEntries(Object.entries(kills).map(([k, v]) => [`kills:${k}`, v])), committedInKilledInserts, partialOnlineAfterKill, slowestOpenMs: drill.slowestOpenMs });
   });
 });

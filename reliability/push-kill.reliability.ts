@@ -4,13 +4,12 @@
 // all exist with the right size and SHA-256 (checked from Node, straight from the server); pushing again must
 // succeed; and a pull into a fresh browser profile must give back exactly what the source store holds.
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { PersistentBrowser, useHarness } from '../test/support/harness.ts';
 import { startS3Stack, type S3Stack } from '../test/support/s3-servers.ts';
+import { KillDrill, killFigures, killLoop } from './kill-drill.ts';
 import type { StoreSummary, TargetSettings } from './pages/push.page.ts';
-import {
-  KILL_MODES, SEED, callPage, closeStore, kill, knob, log, newDrillResult, reopen, seededRandom, sleep, startInPage, writeResult, type KillMode,
-} from './support.ts';
+import { SEED, callPage, closeStore, knob, log, reopen, seededRandom, sleep, startInPage } from './support.ts';
 
 const ITERATIONS = knob('RELIABILITY_ITERATIONS', 50, 6);
 const ROWS = knob('RELIABILITY_PUSH_ROWS', 20_000, 10_000);
@@ -70,31 +69,23 @@ async function checkBucket(prefix: string): Promise<BucketCheck> {
 
 describe('kill while pushing a snapshot', () => {
   it(`keeps HEAD on a complete snapshot over ${ITERATIONS} kills`, async () => {
-    const started = Date.now();
     const random = seededRandom(SEED + 3);
-    const result = newDrillResult('push-kill', {
+    const drill = await KillDrill.start(harness, 'push-kill', STORE, {
       mustBeZero: { tornBatches: 0, lostCommits: 0, failedOpens: 0, brokenHeads: 0, failedRepushes: 0, pullMismatches: 0 },
       figures: { rowsPerBatch: ROWS },
     });
-    await writeResult(result);
-    const finding = (text: string) => {
-      result.findings.push(text);
-      log(`FINDING ${text}`);
-    };
+    const { result, finding } = drill;
     const settings: TargetSettings = { endpoint: stack.gateway.endpoint, bucket: stack.s3.bucket, accessKeyId: stack.s3.accessKeyId, secretAccessKey: stack.s3.secretAccessKey, prefix: 'drill' };
-    const kills: Record<KillMode, number> = { worker: 0, page: 0, crash: 0 };
     let headMovedByKilledPush = 0;
-    let slowestOpenMs = 0;
     let pulls = 0;
     let reusedOnRepush = 0;
 
-    let page = await harness.browser.open(harness.url);
-    expect((await reopen(page, STORE)).opened).toBe(true);
-    await callPage(page, PAGE, 'setup');
+    await drill.open();
+    await callPage(drill.page, PAGE, 'setup');
 
     /** A fresh profile pulls HEAD; what it then holds must equal what the source holds. */
     const pullAndCompare = async (repeat: string) => {
-      const source = await callPage<StoreSummary>(page, PAGE, 'summary');
+      const source = await callPage<StoreSummary>(drill.page, PAGE, 'summary');
       const fresh = await PersistentBrowser.create();
       try {
         await fresh.launch();
@@ -115,27 +106,25 @@ describe('kill while pushing a snapshot', () => {
     };
 
     // Batch 0 and its push, uninterrupted, time a push: the kills fall anywhere in 0 … 1.25 × that time.
-    await callPage(page, PAGE, 'insertBatch', { batch: 0, rows: ROWS });
+    await callPage(drill.page, PAGE, 'insertBatch', { batch: 0, rows: ROWS });
     let t = Date.now();
-    await callPage(page, PAGE, 'push', { settings });
+    await callPage(drill.page, PAGE, 'push', { settings });
     const firstPushMs = Date.now() - t;
-    await callPage(page, PAGE, 'insertBatch', { batch: 1, rows: ROWS });
+    await callPage(drill.page, PAGE, 'insertBatch', { batch: 1, rows: ROWS });
     t = Date.now();
-    await callPage(page, PAGE, 'push', { settings });
+    await callPage(drill.page, PAGE, 'push', { settings });
     const pushMs = Date.now() - t;
     Object.assign(result.figures, { firstPushMs, pushMs });
     log(`first push: ${firstPushMs} ms; an incremental push of ${ROWS} rows: ${pushMs} ms`);
     let acknowledgedHead = (await checkBucket('drill')).head;
 
-    for (let i = 1; i <= ITERATIONS; i++) {
-      const mode = KILL_MODES[(i - 1) % KILL_MODES.length]!;
-      kills[mode]++;
-      await callPage(page, PAGE, 'insertBatch', { batch: i + 1, rows: ROWS });
+    await killLoop(drill, ITERATIONS, async (i, mode) => {
+      await callPage(drill.page, PAGE, 'insertBatch', { batch: i + 1, rows: ROWS });
       const delay = Math.round(random() * 1.25 * pushMs);
       const repeat = `RELIABILITY_SEED=${SEED} iteration ${i} (${mode} kill ${delay} ms into a push)`;
-      await startInPage(page, PAGE, 'push', { settings });
+      await startInPage(drill.page, PAGE, 'push', { settings });
       await sleep(delay);
-      page = await kill(page, mode, harness.url);
+      await drill.kill(mode);
       // The bucket right after the kill: HEAD is the previous snapshot or the new one, complete either way.
       const afterKill = await checkBucket('drill');
       if (afterKill.head === null || afterKill.problems.length > 0) {
@@ -144,20 +133,15 @@ describe('kill while pushing a snapshot', () => {
       }
       const moved = afterKill.head !== acknowledgedHead;
       if (moved) headMovedByKilledPush++;
-      const open = await reopen(page, STORE);
-      slowestOpenMs = Math.max(slowestOpenMs, open.ms);
-      if (!open.opened) {
-        result.mustBeZero['failedOpens']!++;
-        finding(`the store did not open within 20 s after ${repeat}: ${open.errors.join(' | ')}`);
-        break;
-      }
-      const ledger = (await callPage<StoreSummary>(page, PAGE, 'summary')).commits;
+      const open = await drill.reopen(repeat);
+      if (!open.opened) return null;
+      const ledger = (await callPage<StoreSummary>(drill.page, PAGE, 'summary')).commits;
       if (!ledger.some((c) => c[3] === `batch-${i + 1}`)) {
         result.mustBeZero['lostCommits']!++;
         finding(`batch ${i + 1}, committed before the push, is gone after ${repeat}`);
       }
       try {
-        const again = await callPage<{ pushed: boolean; manifest: string; reused: number }>(page, PAGE, 'push', { settings });
+        const again = await callPage<{ pushed: boolean; manifest: string; reused: number }>(drill.page, PAGE, 'push', { settings });
         reusedOnRepush += again.reused;
         const after = await checkBucket('drill');
         if (after.head !== again.manifest || after.problems.length > 0 || after.commitHigh !== Math.max(...ledger.map((c) => c[0]))) {
@@ -171,16 +155,9 @@ describe('kill while pushing a snapshot', () => {
         finding(`pushing again failed after ${repeat}: ${e.code ?? ''} ${String(e.message ?? error).slice(0, 300)}`);
       }
       if (i % PULL_EVERY === 0 || i === ITERATIONS) await pullAndCompare(repeat);
-      result.iterations = i;
-      log(`${i}/${ITERATIONS} ${mode} kill at ${delay} ms: HEAD ${moved ? 'moved by the killed push' : 'kept'} (${afterKill.objects} objects checked), reopened in ${open.ms} ms`);
-    }
-    await closeStore(page);
-    await page.close();
-
-    Object.assign(result.figures, { killsWorker: kills.worker, killsPage: kills.page, killsCrash: kills.crash, headMovedByKilledPush, reusedOnRepush, pulls, slowestOpenMs });
-    result.complete = true;
-    result.durationMs = Date.now() - started;
-    await writeResult(result);
-    expect(result.findings).toEqual([]);
+      return `${mode} kill at ${delay} ms: HEAD ${moved ? 'moved by the killed push' : 'kept'} (${afterKill.objects} objects checked), reopened in ${open.ms} ms`;
+    });
+    await drill.close();
+    await drill.finish({ ...killFigures(drill.kills), headMovedByKilledPush, reusedOnRepush, pulls, slowestOpenMs: drill.slowestOpenMs });
   });
 });

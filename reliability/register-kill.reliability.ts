@@ -2,12 +2,11 @@
 // registered (`store.models.register`, the path `store.train` ends in). After each kill the store must open, every
 // listed version must load, predict exactly as the model it came from and export weights with the right SHA-256; a
 // version is wholly there or absent; no acknowledged version is lost; the champion alias and its history stay as set.
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { useHarness } from '../test/support/harness.ts';
+import { KillDrill, killFigures, killLoop } from './kill-drill.ts';
 import type { VersionCheck } from './pages/register.page.ts';
-import {
-  KILL_MODES, SEED, callPage, closeStore, kill, knob, log, newDrillResult, reopen, seededRandom, settledInPage, sleep, startInPage, writeResult, type KillMode,
-} from './support.ts';
+import { SEED, callPage, knob, log, seededRandom, settledInPage, sleep, startInPage } from './support.ts';
 
 const ITERATIONS = knob('RELIABILITY_ITERATIONS', 50, 6);
 const INPUTS = knob('RELIABILITY_MODEL_INPUTS', 1024, 512);
@@ -25,57 +24,42 @@ interface Inspection {
 
 describe('kill while registering a model version', () => {
   it(`keeps every version whole or absent over ${ITERATIONS} kills`, async () => {
-    const started = Date.now();
     const random = seededRandom(SEED + 2);
-    const result = newDrillResult('register-kill', {
+    const drill = await KillDrill.start(harness, 'register-kill', STORE, {
       mustBeZero: { tornBatches: 0, lostCommits: 0, failedOpens: 0, halfVersions: 0, duplicateVersions: 0, aliasDamage: 0 },
       figures: {},
     });
-    await writeResult(result);
-    const finding = (text: string) => {
-      result.findings.push(text);
-      log(`FINDING ${text}`);
-    };
+    const { result, finding } = drill;
     const expected = new Map<number, { sha256: string; prediction: number }>();
     const known = new Map<number, number>(); // attempt → version, once seen registered
     const championHistory: number[] = [];
-    const kills: Record<KillMode, number> = { worker: 0, page: 0, crash: 0 };
     let registered = 0;
     let absent = 0;
-    let slowestOpenMs = 0;
 
-    let page = await harness.browser.open(harness.url);
-    expect((await reopen(page, STORE)).opened).toBe(true);
+    await drill.open();
     // Attempt 0, uninterrupted, times a registration and becomes the champion.
-    const first = await callPage<{ sha256: string; prediction: number; bytes: number }>(page, PAGE, 'prepare', { attempt: 0, inputs: INPUTS, units: UNITS });
+    const first = await callPage<{ sha256: string; prediction: number; bytes: number }>(drill.page, PAGE, 'prepare', { attempt: 0, inputs: INPUTS, units: UNITS });
     expected.set(0, first);
     const t0 = Date.now();
-    const v0 = await callPage<number>(page, PAGE, 'registerPrepared', { attempt: 0 });
+    const v0 = await callPage<number>(drill.page, PAGE, 'registerPrepared', { attempt: 0 });
     const registerMs = Date.now() - t0;
     known.set(0, v0);
-    await callPage(page, PAGE, 'setChampion', { version: v0 });
+    await callPage(drill.page, PAGE, 'setChampion', { version: v0 });
     championHistory.push(v0);
     Object.assign(result.figures, { registerMs, weightBytes: first.bytes });
     log(`one registration of ${first.bytes} weight bytes: ${registerMs} ms`);
 
-    for (let i = 1; i <= ITERATIONS; i++) {
-      const mode = KILL_MODES[(i - 1) % KILL_MODES.length]!;
-      kills[mode]++;
-      expected.set(i, await callPage(page, PAGE, 'prepare', { attempt: i, inputs: INPUTS, units: UNITS }));
+    await killLoop(drill, ITERATIONS, async (i, mode) => {
+      expected.set(i, await callPage(drill.page, PAGE, 'prepare', { attempt: i, inputs: INPUTS, units: UNITS }));
       const delay = Math.round(random() * 1.25 * registerMs);
       const repeat = `RELIABILITY_SEED=${SEED} iteration ${i} (${mode} kill ${delay} ms into a registration)`;
-      await startInPage(page, PAGE, 'registerPrepared', { attempt: i });
+      await startInPage(drill.page, PAGE, 'registerPrepared', { attempt: i });
       await sleep(delay);
-      const acked = (await settledInPage(page, 'registerPrepared')) === 'resolved';
-      page = await kill(page, mode, harness.url);
-      const open = await reopen(page, STORE);
-      slowestOpenMs = Math.max(slowestOpenMs, open.ms);
-      if (!open.opened) {
-        result.mustBeZero['failedOpens']!++;
-        finding(`the store did not open within 20 s after ${repeat}: ${open.errors.join(' | ')}`);
-        break;
-      }
-      const seen = await callPage<Inspection>(page, PAGE, 'inspect', { inputs: INPUTS });
+      const acked = (await settledInPage(drill.page, 'registerPrepared')) === 'resolved';
+      await drill.kill(mode);
+      const open = await drill.reopen(repeat);
+      if (!open.opened) return null;
+      const seen = await callPage<Inspection>(drill.page, PAGE, 'inspect', { inputs: INPUTS });
       for (const v of seen.versions) {
         const want = v.attempt === undefined ? undefined : expected.get(Number(v.attempt));
         const whole = v.error === null && want !== undefined && v.sha256 === want.sha256 && v.recordSha256 === want.sha256 &&
@@ -113,19 +97,12 @@ describe('kill while registering a model version', () => {
       }
       // Every third registered attempt becomes the champion (uninterrupted): aliases keep moving during the drill.
       if (mine.length > 0 && i % 3 === 0) {
-        await callPage(page, PAGE, 'setChampion', { version: mine[0]!.version });
+        await callPage(drill.page, PAGE, 'setChampion', { version: mine[0]!.version });
         championHistory.push(mine[0]!.version);
       }
-      result.iterations = i;
-      log(`${i}/${ITERATIONS} ${mode} kill at ${delay} ms: ${mine.length > 0 ? `registered as v${mine[0]!.version}` : 'absent'}${acked ? ' (acknowledged)' : ''}, ${seen.versions.length} versions listed, reopened in ${open.ms} ms`);
-    }
-    await closeStore(page);
-    await page.close();
-
-    Object.assign(result.figures, { killsWorker: kills.worker, killsPage: kills.page, killsCrash: kills.crash, registered, absent, versionsKept: known.size, slowestOpenMs });
-    result.complete = true;
-    result.durationMs = Date.now() - started;
-    await writeResult(result);
-    expect(result.findings).toEqual([]);
+      return `${mode} kill at ${delay} ms: ${mine.length > 0 ? `registered as v${mine[0]!.version}` : 'absent'}${acked ? ' (acknowledged)' : ''}, ${seen.versions.length} versions listed, reopened in ${open.ms} ms`;
+    });
+    await drill.close();
+    await drill.finish({ ...killFigures(drill.kills), registered, absent, versionsKept: known.size, slowestOpenMs: drill.slowestOpenMs });
   });
 });

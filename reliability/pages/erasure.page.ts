@@ -3,8 +3,8 @@
 // and the searches for anything of it left behind — through the API, in the raw OPFS bytes and in IndexedDB.
 import type { Table } from 'apache-arrow';
 import type * as Larder from '../../src/index.ts';
-import { BASE, CITIES, DAY, SUBJECT, erasureRows } from '../../test/support/erasure-data.ts';
-import { forEachIndexedDb, readOpfsFiles } from '../../test/support/origin-storage.ts';
+import { SUBJECT, erasureRows, populateErasureStore } from '../../test/support/erasure-data.ts';
+import { scanIndexedDb, scanOpfs } from '../../test/support/erasure-scans.ts';
 import type { TargetSettings } from './push.page.ts';
 
 interface DrillWindow {
@@ -24,37 +24,20 @@ function target(settings: TargetSettings): Larder.S3ObjectStore {
 }
 
 const data = erasureRows();
-const rows = data.rows;
 
 const json = (value: unknown): string => JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
 const tableText = (table: Table): string => json(table.toArray().map((r: { toJSON(): unknown }) => r.toJSON()));
 
 /**
- * Fills the store: the subject in an online group (appends and an upsert), two views with training datasets (one
- * holding the notes), a model trained on a dataset with the subject and one on a dataset without it; then pushes.
- * Returns the two model versions and the canary and control tokens.
+ * Fills the store with the erasure scenario ({@link populateErasureStore}: the subject in an online group, two views
+ * with training datasets, a model trained on a dataset with the subject and one on a dataset without it); then
+ * pushes. Returns the two model versions and the canary and control tokens.
  */
 export async function populate({ settings }: { settings: TargetSettings }) {
   const s = store();
-  const weather = await s.createFeatureGroup({
-    name: 'weather', version: 1, primaryKey: 'city', eventTime: 'day', online: true,
-    features: { city: 'string', day: 'timestamp', humidity: 'float64', note: 'string', rain: 'float64' },
-  });
-  await weather.insert(rows(0, 30));
-  await weather.insert(rows(10, 5), { mode: 'upsert' });
-  await weather.insert(rows(30, 10));
-  const rain = await s.createFeatureView({ name: 'rain', version: 1, query: weather.select(['humidity']), labels: ['rain'] });
-  const notes = await s.createFeatureView({ name: 'notes', version: 1, query: weather.select(['humidity', 'note']), labels: ['rain'] });
-  const withSubject = await rain.trainingData({ split: { kind: 'random', test: 0.2, seed: 1 } });
-  await withSubject.persisted;
-  const spine = Array.from({ length: 40 }, (_, d) => CITIES.map((city, i) => ({ city, day: BASE + d * DAY, rain: 3 * (((d * 7 + i * 3) % 10) / 10) + 1 }))).flat().filter((r) => r.city !== 'Perth')
-  const withoutSubject = await rain.trainingData({ spine, split: { kind: 'random', test: 0.2, seed: 1 } });
-  await withoutSubject.persisted;
-  await (await notes.trainingData({ split: { kind: 'random', test: 0.2, seed: 2 } })).persisted;
-  const trained = await s.train({ featureView: rain, trainingDataset: withSubject.dataset.version, model: { name: 'rain', spec: SPEC }, fit: { epochs: 1 } });
-  const other = await s.train({ featureView: rain, trainingDataset: withoutSubject.dataset.version, model: { name: 'rain', spec: SPEC }, fit: { epochs: 1 } });
+  const { trainedWithSubject, trainedWithout } = await populateErasureStore(s, data, SPEC);
   await s.sync.push({ target: target(settings), prefix: '' });
-  return { trainedWithSubject: trained.model!.version, trainedWithout: other.model!.version, canary: data.notesOf('Perth'), control: data.notesOf('Seattle') };
+  return { trainedWithSubject: trainedWithSubject.model!.version, trainedWithout: trainedWithout.model!.version, canary: data.notesOf('Perth'), control: data.notesOf('Seattle') };
 }
 
 export async function pull({ settings }: { settings: TargetSettings }): Promise<void> {
@@ -103,48 +86,9 @@ export async function apiHits({ canary }: { canary: string[] }): Promise<string[
   return hits;
 }
 
-function holds(haystack: Uint8Array, texts: readonly string[]): boolean {
-  return texts.some((text) => holdsOne(haystack, text));
-}
-
-function holdsOne(haystack: Uint8Array, text: string): boolean {
-  const utf8 = new TextEncoder().encode(text);
-  const utf16 = new Uint8Array(text.length * 2);
-  for (let i = 0; i < text.length; i++) utf16[i * 2] = text.charCodeAt(i);
-  return [utf8, utf16].some((needle) => {
-    outer: for (let i = haystack.indexOf(needle[0]!); i >= 0 && i <= haystack.length - needle.length; i = haystack.indexOf(needle[0]!, i + 1)) {
-      for (let j = 1; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-      return true;
-    }
-    return false;
-  });
-}
-
 /** With the store closed: which OPFS files (WAL files included) and IndexedDB object stores hold `needle`. */
 export async function rawHits({ needle }: { needle: string[] }) {
-  const opfs: string[] = [];
-  const files: string[] = [];
-  const busy: string[] = [];
-  for (const { path, bytes } of await readOpfsFiles()) {
-    if (bytes === null) {
-      busy.push(path);
-      continue;
-    }
-    files.push(`${path} (${bytes.length} bytes)`);
-    if (holds(bytes, needle)) opfs.push(path);
-  }
-  const indexedDb: string[] = [];
-  await forEachIndexedDb(async (name, db) => {
-    for (const storeName of [...db.objectStoreNames]) {
-      const request = db.transaction(storeName, 'readonly').objectStore(storeName).getAll();
-      const values = await new Promise<unknown[]>((resolve, reject) => {
-        request.onsuccess = () => resolve(request.result as unknown[]);
-        request.onerror = () => reject(request.error ?? new Error(`cannot read ${name}/${storeName}`));
-      });
-      const text = JSON.stringify(values, (_, v: unknown) =>
-        typeof v === 'bigint' ? String(v) : v instanceof ArrayBuffer || ArrayBuffer.isView(v) ? new TextDecoder('latin1').decode(v) : v);
-      if (needle.some((n) => text.includes(n))) indexedDb.push(`${name}/${storeName}`);
-    }
-  });
-  return { opfs, indexedDb, files, busy };
+  const opfs = await scanOpfs(needle);
+  const indexedDb = await scanIndexedDb(needle);
+  return { opfs: opfs.hits, indexedDb, files: opfs.files.map((f) => `${f.path} (${f.size} bytes)`), busy: opfs.busy };
 }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Table } from 'apache-arrow';
 import { MemoryObjectStore, openFeatureStore, type FeatureStore } from '../../src/index.ts';
-import { BASE, DAY, SUBJECT, erasureRows } from '../support/erasure-data.ts';
-import { forEachIndexedDb, readOpfsFiles } from '../support/origin-storage.ts';
+import { BASE, DAY, SUBJECT, erasureRows, populateErasureStore } from '../support/erasure-data.ts';
+import { holds, scanIndexedDb, scanOpfs } from '../support/erasure-scans.ts';
 import { uniqueStoreName } from '../support/names.ts';
 
 // The right-to-erasure drill: one subject (city 'Perth', its notes a canary string) in the offline store, the online
@@ -13,8 +13,6 @@ const base = BASE;
 const spec = { task: 'regression' as const, layers: [{ units: 4, activation: 'relu' as const }], optimizer: { name: 'adam' as const, learningRate: 0.02 }, seed: 1 };
 
 const data = erasureRows();
-/** Rows for `days` days from day `from` (the test's historical argument order). */
-const rows = (days: number, from: number) => data.rows(from, days);
 
 const textOf = (table: Table): string => JSON.stringify(table.toArray().map((r: { toJSON(): unknown }) => r.toJSON()), (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
 
@@ -43,54 +41,6 @@ async function subjectHits(store: FeatureStore, canary: readonly string[]): Prom
   return hits;
 }
 
-function encodings(needle: string): Uint8Array[] {
-  const utf16 = new Uint8Array(needle.length * 2);
-  for (let i = 0; i < needle.length; i++) utf16[i * 2] = needle.charCodeAt(i);
-  return [new TextEncoder().encode(needle), utf16];
-}
-
-function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
-  outer: for (let i = haystack.indexOf(needle[0]!); i >= 0 && i <= haystack.length - needle.length; i = haystack.indexOf(needle[0]!, i + 1)) {
-    for (let j = 1; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return true;
-  }
-  return false;
-}
-
-const holds = (bytes: Uint8Array, needles: readonly string[]): boolean => needles.some((n) => encodings(n).some((e) => contains(bytes, e)));
-
-/** Every OPFS file of the origin, byte for byte: which hold the needle, which were read, which were busy. */
-async function scanOpfs(needle: readonly string[]): Promise<{ hits: string[]; files: string[]; busy: string[] }> {
-  const scan = { hits: [] as string[], files: [] as string[], busy: [] as string[] };
-  for (const { path, bytes } of await readOpfsFiles()) {
-    if (bytes === null) {
-      scan.busy.push(path); // another test file's store holds it open
-      continue;
-    }
-    scan.files.push(path);
-    if (holds(bytes, needle)) scan.hits.push(path);
-  }
-  return scan;
-}
-
-/** Every value of every object store of every IndexedDB database of the origin, as JSON text: which hold the needle. */
-async function scanIndexedDb(needle: readonly string[]): Promise<string[]> {
-  const hits: string[] = [];
-  await forEachIndexedDb(async (name, db) => {
-    for (const storeName of [...db.objectStoreNames]) {
-      const request = db.transaction(storeName, 'readonly').objectStore(storeName).getAll();
-      const values = await new Promise<unknown[]>((resolve, reject) => {
-        request.onsuccess = () => resolve(request.result as unknown[]);
-        request.onerror = () => reject(request.error ?? new Error(`cannot read ${name}/${storeName}`));
-      });
-      const text = JSON.stringify(values, (_, v: unknown) =>
-        typeof v === 'bigint' ? String(v) : v instanceof ArrayBuffer || ArrayBuffer.isView(v) ? new TextDecoder('latin1').decode(v) : v);
-      if (needle.some((n) => text.includes(n))) hits.push(`${name}/${storeName}`);
-    }
-  });
-  return hits;
-}
-
 async function bucketHits(target: MemoryObjectStore, needle: readonly string[]): Promise<string[]> {
   const found = [];
   for (const o of await target.list('')) if (holds((await target.get(o.key))!.body, needle)) found.push(o.key);
@@ -105,25 +55,9 @@ describe('right to erasure', () => {
     const a = await openFeatureStore({ name: nameA, persist: true });
     const b = await openFeatureStore({ name: nameB, persist: true });
     try {
-      const weather = await a.createFeatureGroup({
-        name: 'weather', version: 1, primaryKey: 'city', eventTime: 'day', online: true,
-        features: { city: 'string', day: 'timestamp', humidity: 'float64', note: 'string', rain: 'float64' },
-      });
-      await weather.insert(rows(30, 0));
-      await weather.insert(rows(5, 10), { mode: 'upsert' });
-      await weather.insert(rows(10, 30));
       // A view trained on (its dataset holds Perth's keys), one whose dataset holds the notes themselves, and a
       // model trained on a dataset without Perth (an explicit spine): it must not be named.
-      const rain = await a.createFeatureView({ name: 'rain', version: 1, query: weather.select(['humidity']), labels: ['rain'] });
-      const notes = await a.createFeatureView({ name: 'notes', version: 1, query: weather.select(['humidity', 'note']), labels: ['rain'] });
-      const withPerth = await rain.trainingData({ split: { kind: 'random', test: 0.2, seed: 1 } });
-      await withPerth.persisted;
-      const spine = rows(40, 0).filter((r) => r.city !== 'Perth').map(({ city, day, rain: label }) => ({ city, day, rain: label }));
-      const withoutPerth = await rain.trainingData({ spine, split: { kind: 'random', test: 0.2, seed: 1 } });
-      await withoutPerth.persisted;
-      await (await notes.trainingData({ split: { kind: 'random', test: 0.2, seed: 2 } })).persisted;
-      const trained = await a.train({ featureView: rain, trainingDataset: withPerth.dataset.version, model: { name: 'rain', spec }, fit: { epochs: 1 } });
-      const other = await a.train({ featureView: rain, trainingDataset: withoutPerth.dataset.version, model: { name: 'rain', spec }, fit: { epochs: 1 } });
+      const { weather, rain, withSubject: withPerth, trainedWithSubject: trained, trainedWithout: other } = await populateErasureStore(a, data, spec);
 
       const target = new MemoryObjectStore();
       await a.sync.push({ target, prefix: 'drill' });
@@ -165,7 +99,7 @@ describe('right to erasure', () => {
 
     // At rest: the stores closed (their files checkpointed and released), every byte the origin keeps.
     const opfs = await scanOpfs(canary);
-    const ours = opfs.files.filter((f) => f.includes(nameA) || f.includes(nameB));
+    const ours = opfs.files.map((f) => f.path).filter((f) => f.includes(nameA) || f.includes(nameB));
     // Every file of both stores was read, the write-ahead logs included (none busy, none skipped): the logs held the
     // subject's rows past their end until the stores closed after the erasure.
     expect(opfs.busy.filter((f) => f.includes(nameA) || f.includes(nameB))).toEqual([]);

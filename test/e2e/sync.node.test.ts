@@ -1,27 +1,17 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Page } from 'playwright';
-import { PersistentBrowser, useHarness } from '../support/harness.ts';
-import { startS3Stack, type S3Stack } from '../support/s3-servers.ts';
+import { useHarness } from '../support/harness.ts';
+import { useSyncDevices } from '../support/sync-devices.ts';
 
 // Runs in Node: two Chromium profiles on disk (two devices) push and pull through a real S3-compatible server
 // (s3rver, which checks SigV4 signatures, behind a gateway adding conditional writes); then native DuckDB reads the
 // pushed snapshot straight from the server's storage directory, as a data engineer's tools would.
 
 const harness = useHarness();
-let stack: S3Stack;
-let second: PersistentBrowser;
-beforeAll(async () => {
-  stack = await startS3Stack();
-  second = await PersistentBrowser.create();
-  await second.launch();
-});
-afterAll(async () => {
-  await second?.dispose();
-  await stack?.close();
-});
+const devices = useSyncDevices();
 
 interface Target {
   endpoint: string;
@@ -106,9 +96,9 @@ async function onPage(page: Page, step: 'populate' | 'pull' | 'insert' | 'push' 
 
 describe('sync between two browser profiles through a real S3-compatible server', () => {
   it('pulls on the second device what the first pushed; native DuckDB reads the same rows from the bucket', async () => {
-    const target: Target = { endpoint: stack.gateway.endpoint, bucket: stack.s3.bucket, accessKeyId: stack.s3.accessKeyId, secretAccessKey: stack.s3.secretAccessKey };
+    const target: Target = { endpoint: devices.stack.gateway.endpoint, bucket: devices.stack.s3.bucket, accessKeyId: devices.stack.s3.accessKeyId, secretAccessKey: devices.stack.s3.secretAccessKey };
     const deviceA = await harness.browser.open(harness.url);
-    const deviceB = await second.open(harness.url);
+    const deviceB = await devices.second.open(harness.url);
     const a = await onPage(deviceA, 'populate', target);
     expect(a.result).toMatchObject({ pushed: true, parent: null });
     const b = await onPage(deviceB, 'pull', target);
@@ -131,7 +121,7 @@ describe('sync between two browser profiles through a real S3-compatible server'
     expect((await onPage(deviceA, 'wrong-secret', target)).result).toEqual({ name: 'SyncAuthError', code: 'SYNC_AUTH_FAILED' });
 
     // Native DuckDB on the server's files: HEAD → manifest → parts, with the README's query for current rows.
-    const root = join(stack.s3.directory, stack.s3.bucket, 'teams', 'e2e');
+    const root = join(devices.stack.s3.directory, devices.stack.s3.bucket, 'teams', 'e2e');
     const file = (key: string) => {
       const parts = key.split('/');
       return join(root, ...parts.slice(0, -1), `${parts.at(-1)!}._S3rver_object`);
@@ -159,8 +149,8 @@ describe('sync between two browser profiles through a real S3-compatible server'
   });
 
   it('resumes a push and a pull whose tab was closed half-way: nothing torn, uploaded objects not sent again', async () => {
-    const target: Target = { endpoint: stack.gateway.endpoint, bucket: stack.s3.bucket, accessKeyId: stack.s3.accessKeyId, secretAccessKey: stack.s3.secretAccessKey };
-    const root = join(stack.s3.directory, stack.s3.bucket, 'kill');
+    const target: Target = { endpoint: devices.stack.gateway.endpoint, bucket: devices.stack.s3.bucket, accessKeyId: devices.stack.s3.accessKeyId, secretAccessKey: devices.stack.s3.secretAccessKey };
+    const root = join(devices.stack.s3.directory, devices.stack.s3.bucket, 'kill');
     const objectsOnDisk = async () => (await readdir(join(root, 'objects')).catch(() => [])).filter((f) => f.endsWith('._S3rver_object')).length;
     // Eight groups of 20k rows: nine objects or more, uploaded one at a time.
     const script = async (page: Page, step: 'fill' | 'push' | 'pull' | 'digest', name = 'killed') =>
@@ -208,11 +198,11 @@ describe('sync between two browser profiles through a real S3-compatible server'
     const outcomes: number[] = [];
     for (const delay of [150, 1000, 1900, 2600]) {
       const name = `killed${delay}`;
-      const puller = await second.open(harness.url);
+      const puller = await devices.second.open(harness.url);
       void script(puller, 'pull', name).catch(() => undefined);
       await new Promise((r) => setTimeout(r, delay));
       await puller.close();
-      const reopened = await second.open(harness.url);
+      const reopened = await devices.second.open(harness.url);
       const seen = (await script(reopened, 'digest', name)) as string[];
       expect([[], expected]).toContainEqual(seen);
       outcomes.push(seen.length);
