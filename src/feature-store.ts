@@ -24,9 +24,9 @@ import type { SplitSpec, TrainingDatasetInfo, TrainingDatasetRecord } from './re
 import { installErrorTransfer } from './rpc/transfer.ts';
 import { Pipelines } from './pipelines/pipelines.ts';
 import {
-  BufferedLog, Deployment, ROLLBACK_REASON, newInferenceWorker, predictionLogSpec, viewServes, type DeploymentOptions, type DeploymentSource,
+  BufferedLog, Deployment, ROLLBACK_REASON, predictionLogSpec, viewServes, type DeploymentOptions, type DeploymentSource,
 } from './pipelines/deployment.ts';
-import type { InferenceService } from './service/inference-service.ts';
+import { InferenceClient } from './pipelines/inference-client.ts';
 import { batchPredict, type BatchPredictOptions, type BatchPredictResult } from './pipelines/batch-inference.ts';
 import { compareDeployments, driftReport, type CompareOptions, type DeploymentComparison, type DriftReport } from './pipelines/monitoring.ts';
 import type { AliasChange } from './registry/types.ts';
@@ -941,8 +941,8 @@ export class FeatureStore {
       onDemand: this.onDemand,
       inference: () => {
         if (this.remote === null) throw new StoreClosedError(`Store '${this.name}' is closed.`);
-        this.inference ??= newInferenceWorker(`larder-inference-${this.name}`);
-        return this.inference.api;
+        this.inference ??= new InferenceClient(`larder-inference-${this.name}`);
+        return this.inference;
       },
     };
     return this.source;
@@ -951,7 +951,7 @@ export class FeatureStore {
   private source: DeploymentSource | null = null;
   private readonly deployments = new Set<Deployment>();
   private onPageHide: (() => void) | null = null;
-  private inference: { worker: Worker; api: Comlink.Remote<InferenceService> } | null = null;
+  private inference: InferenceClient | null = null;
 
   /** The experiment tracker: training runs. */
   get runs(): Runs {
@@ -973,8 +973,7 @@ export class FeatureStore {
     if (this.onPageHide !== null) globalThis.removeEventListener('pagehide', this.onPageHide);
     await this.pipelinesApi?.close();
     this.remote = null;
-    this.inference?.api[Comlink.releaseProxy]();
-    this.inference?.worker.terminate();
+    this.inference?.terminate();
     this.inference = null;
     const online = this.onlineStore;
     this.onlineStore = null;

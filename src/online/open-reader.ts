@@ -1,4 +1,3 @@
-import * as Comlink from 'comlink';
 import type { FeatureGroupDefinition } from '../definitions/feature-group.ts';
 import type { FeatureViewDefinition } from '../definitions/feature-view.ts';
 import { validateName } from '../definitions/names.ts';
@@ -8,8 +7,8 @@ import { OnDemandRegistry, type OnDemandFeature } from '../transforms/on-demand.
 import { OnlineStore, onlineDbName } from './indexeddb.ts';
 import { readGroupRows, type FeatureVector, type OnlineRow } from './reader.ts';
 import { OnlineViewReader, type FeatureVectorOptions } from './view-reader.ts';
-import { Deployment, newInferenceWorker, type DeploymentOptions, type DeploymentSource } from '../pipelines/deployment.ts';
-import type { InferenceService } from '../service/inference-service.ts';
+import { InferenceClient } from '../pipelines/inference-client.ts';
+import { Deployment, type DeploymentOptions, type DeploymentSource } from '../pipelines/deployment.ts';
 
 /** Options of {@link openOnlineReader}. */
 export interface OnlineReaderOptions {
@@ -131,23 +130,22 @@ export class OnlineReader {
       onDemand: this.onDemand,
       inference: () => {
         this.check();
-        this.inference ??= newInferenceWorker('larder-inference');
-        return this.inference.api;
+        this.inference ??= new InferenceClient('larder-inference');
+        return this.inference;
       },
     };
     return this.deploymentSource;
   }
 
   private deploymentSource: DeploymentSource | null = null;
-  private inference: { worker: Worker; api: Comlink.Remote<InferenceService> } | null = null;
+  private inference: InferenceClient | null = null;
   private readonly deployments = new Set<Deployment>();
 
   close(): void {
     if (this.closed) return;
     for (const deployment of [...this.deployments]) deployment.close().catch(() => undefined); // no log to write: nothing to wait for
     this.closed = true;
-    this.inference?.api[Comlink.releaseProxy]();
-    this.inference?.worker.terminate();
+    this.inference?.terminate();
     this.online.close();
     this.registry.close();
   }

@@ -1,4 +1,3 @@
-import * as Comlink from 'comlink';
 import { Table, TimestampMicrosecond, Utf8, makeData, makeVector, type Vector } from 'apache-arrow';
 import type { FeatureGroupDefinition, FeatureGroupSpec } from '../definitions/feature-group.ts';
 import { InvalidArgumentError, throwIfAborted } from '../errors.ts';
@@ -6,8 +5,8 @@ import { featureMatrix } from '../models/matrix.ts';
 import { instantToMillis, type Instant } from '../offline/filters.ts';
 import type { CommitRecord } from '../registry/types.ts';
 import type { FeatureStore } from '../feature-store.ts';
-import { keyFeatures, loadModel, newInferenceWorker, predictionValues, resolveModelVersion, type DeploymentSource } from './deployment.ts';
-import type { InferenceService } from '../service/inference-service.ts';
+import { keyFeatures, loadModel, predictionValues, resolveModelVersion, type DeploymentSource } from './deployment.ts';
+import { InferenceClient } from './inference-client.ts';
 import type { BackendName } from '../models/backend.ts';
 
 /** Options of {@link FeatureStore.batchPredict}. */
@@ -78,13 +77,13 @@ export async function batchPredict(store: FeatureStore, source: DeploymentSource
   // model) while the store worker reads the batch data; the others once the read is done, so that starting them
   // does not slow the read down (on two cores it did, by a third) — they join in as they become ready.
   const workerCount = Math.max(1, Math.min(options.workers ?? 2, globalThis.navigator?.hardwareConcurrency ?? 2));
-  const workers: ReturnType<typeof newInferenceWorker>[] = [];
+  const workers: InferenceClient[] = [];
   const weights = source.readWeights(record.name, record.version);
-  const startWorker = async (): Promise<{ api: Comlink.Remote<InferenceService>; key: string }> => {
-    const started = newInferenceWorker('larder-batch-inference');
-    workers.push(started);
-    const [key] = await loadModel([started.api], record, (await weights).slice(0), options.backend ?? 'wasm');
-    return { api: started.api, key: key! };
+  const startWorker = async (): Promise<{ client: InferenceClient; key: string }> => {
+    const client = new InferenceClient('larder-batch-inference');
+    workers.push(client);
+    const [key] = await loadModel([client.api], record, (await weights).slice(0), options.backend ?? 'wasm');
+    return { client, key: key! };
   };
   const first = startWorker();
   first.catch(() => undefined); // awaited below; a read failure first must not leave it unobserved
@@ -106,14 +105,14 @@ export async function batchPredict(store: FeatureStore, source: DeploymentSource
     let done = 0;
     await Promise.all(
       [first, ...Array.from({ length: Math.min(workerCount, Math.ceil(rows / chunkRows)) - 1 }, startWorker)].map(async (loading) => {
-        const { api, key } = await loading;
+        const { client, key } = await loading;
         while (next < rows) {
           throwIfAborted(options.signal, 'batchPredict');
           const start = next;
           const count = Math.min(chunkRows, rows - start);
           next += count;
           const chunk = x.slice(start * width, (start + count) * width);
-          const outputs = await api.predict(key, Comlink.transfer(chunk, [chunk.buffer]), count);
+          const outputs = await client.predict(key, chunk, count);
           predictionValues(record, outputs, count, predictions, start);
           done += count;
           progress({ phase: 'predicting', rows: done, totalRows: rows });
@@ -121,7 +120,7 @@ export async function batchPredict(store: FeatureStore, source: DeploymentSource
       }),
     );
   } finally {
-    for (const { worker } of workers) worker.terminate();
+    for (const client of workers) client.terminate();
   }
   progress({ phase: 'writing', rows, totalRows: rows });
   // Columns in the group's own Arrow types, so the insert stores them without converting a value.

@@ -8,6 +8,7 @@ import type { BackendName } from '../models/backend.ts';
 import type { AliasChange, AliasRecord, ModelVersionRecord } from '../registry/types.ts';
 import { onlineGroupKey } from '../online/materialize.ts';
 import type { InferenceService } from '../service/inference-service.ts';
+import type { InferenceClient } from './inference-client.ts';
 import type { OnDemandRegistry } from '../transforms/on-demand.ts';
 import type { OnlineStore } from '../online/indexeddb.ts';
 import type { FeatureVector } from '../online/reader.ts';
@@ -37,7 +38,7 @@ export interface DeploymentSource {
   online(): Promise<OnlineStore>;
   readonly onDemand: OnDemandRegistry;
   /** The inference worker of this store (or reader), created on first use and shared by its deployments. */
-  inference(): Comlink.Remote<InferenceService>;
+  inference(): InferenceClient;
 }
 
 /** Options of `store.deployment(name, options)`. */
@@ -256,7 +257,7 @@ export class Deployment {
     } catch (error) {
       for (const target of prepared) {
         try {
-          source.inference().unload(target.key).catch(() => undefined);
+          source.inference().api.unload(target.key).catch(() => undefined);
         } catch {
           // the worker is gone with its store
         }
@@ -366,7 +367,7 @@ export class Deployment {
   /** Frees a version in the inference worker (best effort: the worker may be gone with its store). */
   private unload(target: Target): void {
     try {
-      this.source.inference().unload(target.key).catch(() => undefined);
+      this.source.inference().api.unload(target.key).catch(() => undefined);
     } catch {
       // The store or reader is closed: its worker, and the model in it, are gone already.
     }
@@ -382,7 +383,7 @@ export class Deployment {
     const width = target.inputs.length;
     const x = new Float32Array(entities.length * width);
     vectors.forEach((vector, i) => inputRow(vector, target.inputs, x, i * width, entities[i]));
-    const outputs = await this.source.inference().predict(target.key, Comlink.transfer(x, [x.buffer]), entities.length);
+    const outputs = await this.source.inference().predict(target.key, x, entities.length);
     const versions = versionsOf(target);
     return vectors.map((vector, i) => ({ vector, prediction: { ...interpret(target.record, outputs, i), ...versions } }));
   }
@@ -505,14 +506,8 @@ export async function resolveModelVersion(source: DeploymentSource, model: strin
 
 /** Loads a version into the source's inference worker (kept there until unloaded); resolves with its key. */
 export async function loadIntoWorker(source: DeploymentSource, record: ModelVersionRecord, backend: BackendName): Promise<string> {
-  const [key] = await loadModel([source.inference()], record, await source.readWeights(record.name, record.version), backend);
+  const [key] = await loadModel([source.inference().api], record, await source.readWeights(record.name, record.version), backend);
   return key!;
-}
-
-/** A new inference worker (the deployments' shared one, or batch inference's own). */
-export function newInferenceWorker(name: string): { worker: Worker; api: Comlink.Remote<InferenceService> } {
-  const worker = new Worker(new URL('../../workers/inference.worker.ts', import.meta.url), { type: 'module', name });
-  return { worker, api: Comlink.wrap<InferenceService>(worker) };
 }
 
 /** Loads a model version into each of some inference workers (the weights moved to the last, copied to the others). */
