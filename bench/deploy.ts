@@ -12,7 +12,7 @@
 //   BENCH_DEPLOY_CHUNK_ROWS rows (default 512, the slice size Larder's inference worker uses: tfjs-wasm's fastest).
 import * as tf from '@tensorflow/tfjs';
 import { Float64, Int64, Table, TimestampMicrosecond, makeData, makeVector, type Vector } from 'apache-arrow';
-import { openFeatureStore, type FeatureStore } from '../src/index.ts';
+import { openFeatureStore, type FeatureStore, type FeatureView } from '../src/index.ts';
 import { useBackend } from '../src/models/backend.ts';
 import type { Deployment } from '../src/pipelines/deployment.ts';
 import { seededRandom } from '../src/util/random.ts';
@@ -22,6 +22,7 @@ declare global {
   interface Window {
     deployReady: boolean;
     deployPrepare(entities: number, trainRows: number): Promise<Prepared>;
+    deployServe(storeName: string, entities: number): Promise<Served>;
     deployPredict(requests: number, warmup: number): Promise<Latencies>;
     deployClose(): Promise<void>;
     deployBatch(rows: number, chunkRows: number, trainRows: number): Promise<BatchResult>;
@@ -33,6 +34,11 @@ interface Prepared {
   trainingDataSeconds: number;
   trainingRows: number;
   trainSeconds: number;
+  /** The store's name, for the page that serves it (see deployServe). */
+  storeName: string;
+}
+
+interface Served {
   deploymentSeconds: number;
   inputs: string[];
   pageBackend: string;
@@ -46,6 +52,8 @@ interface Latencies {
   tfjs: number[];
   /** Diagnostic: the whole request from raw parts in sequence (see rawChain). */
   chain: number[];
+  /** Diagnostic: Larder's transformed feature vector alone (view.getFeatureVector), no prediction. */
+  vector: number[];
   /** Larder predictions checked against the raw model on the same features, and stored values against raw records. */
   checked: number;
 }
@@ -69,6 +77,8 @@ let model: tf.LayersModel | null = null;
 let rawOnline: IDBDatabase | null = null;
 let echo: Worker | null = null;
 let chain: Worker | null = null;
+let view: FeatureView | null = null;
+let dataset = 0;
 let entities = 0;
 let width = 0;
 
@@ -109,7 +119,6 @@ function request<T>(r: IDBRequest<T>): Promise<T> {
 const float = Object.fromEntries(FEATURES.map((f) => [f, 'float64' as const]));
 
 window.deployPrepare = async (entityCount, trainRows) => {
-  entities = entityCount;
   const random = seededRandom(7);
   // One row per entity and group; the left group's entity r at base + r s, the joined groups' a minute earlier, so
   // the point-in-time join of the training rows finds them.
@@ -148,28 +157,41 @@ window.deployPrepare = async (entityCount, trainRows) => {
   if (outcome.model === null) throw new Error('The bench model was not registered.');
   await store.promote('bench_model', outcome.model.version);
   const trainSeconds = (performance.now() - started) / 1000;
-  started = performance.now();
+  const storeName = store.name;
+  await store.close();
+  store = null;
+  return { insertSeconds, trainingDataSeconds, trainingRows: made.train.numRows + made.test.numRows, trainSeconds, storeName };
+};
+
+/**
+ * Opens the store deployPrepare built, in a page of its own (as an app serving predictions would: not the page that
+ * just generated and loaded the data and trained the model), its deployment, and the raw parts: the same model in tfjs
+ * on this page (wasm, as in Larder's inference worker), Larder's own online database, a bare worker.
+ */
+window.deployServe = async (storeName, entityCount) => {
+  entities = entityCount;
+  store = await openFeatureStore({ name: storeName, createWorker: createStoreWorker, onDemand: deployOnDemand });
+  const started = performance.now();
   predictor = await store.deployment('bench_model', { alias: 'champion' });
   const deploymentSeconds = (performance.now() - started) / 1000;
-  // The raw parts: the same model in tfjs on this page (wasm, as in Larder's inference worker), Larder's own online
-  // database, a bare worker.
   const { backend } = await useBackend('wasm');
-  const loaded = await store.models.load('bench_model', outcome.model.version);
+  const champion = await store.models.get('bench_model', 'champion');
+  const version = champion.version;
+  view = await store.getFeatureView(champion.lineage!.featureView, champion.lineage!.featureViewVersion);
+  dataset = champion.lineage!.trainingDataset!;
+  const loaded = await store.models.load('bench_model', version);
   model = loaded.model;
   width = loaded.record.signature.inputs.length;
   tf.tidy(() => model!.predict(tf.zeros([1, width])));
   rawOnline = await request(indexedDB.open(`larder:${store.name.toLowerCase()}:online`));
   echo = new Worker(new URL('./deploy-echo.worker.ts', import.meta.url), { type: 'module' });
   chain = new Worker(new URL('./deploy-chain.worker.ts', import.meta.url), { type: 'module' });
-  const { modelJson, weights } = await store.models.exportModel('bench_model', outcome.model.version);
+  const { modelJson, weights } = await store.models.exportModel('bench_model', version);
   await new Promise((resolve) => {
     chain!.onmessage = resolve;
     chain!.postMessage({ kind: 'load', modelJson, weights }, [weights]);
   });
-  return {
-    insertSeconds, trainingDataSeconds, trainingRows: made.train.numRows + made.test.numRows, trainSeconds, deploymentSeconds,
-    inputs: loaded.record.signature.inputs.map((i) => i.name), pageBackend: backend,
-  };
+  return { deploymentSeconds, inputs: loaded.record.signature.inputs.map((i) => i.name), pageBackend: backend };
 };
 
 /** Raw IndexedDB: one readonly transaction, one get per group, resolved when the last get succeeded. */
@@ -221,9 +243,9 @@ function rawPredict(row: Float32Array): number {
 window.deployPredict = async (requests, warmup) => {
   const random = seededRandom(11);
   const inputs = (await store!.models.get('bench_model', 'champion')).signature.inputs.map((i) => i.name);
-  const out: Latencies = { larder: [], idb: [], roundTrip: [], tfjs: [], chain: [], checked: 0 };
+  const out: Latencies = { larder: [], idb: [], roundTrip: [], tfjs: [], chain: [], vector: [], checked: 0 };
   const rows: Float32Array[] = [];
-  const parts = ['larder', 'idb', 'roundTrip', 'tfjs', 'chain'] as const;
+  const parts = ['larder', 'idb', 'roundTrip', 'tfjs', 'chain', 'vector'] as const;
   // Each call times the four parts (and the raw chain) on the same entity, the part that goes first rotating, so all see the same
   // background work of the browser and the disk; warm-up calls are not recorded.
   for (let call = 0; call < warmup + requests; call++) {
@@ -250,7 +272,8 @@ window.deployPredict = async (requests, warmup) => {
       else if (part === 'idb') await rawRead(id);
       else if (part === 'roundTrip') await roundTrip(new Float32Array(width));
       else if (part === 'tfjs') rawPredict(row);
-      else await rawChain(id, bias);
+      else if (part === 'chain') await rawChain(id, bias);
+      else await view!.getFeatureVector({ id }, { requestData: { bias }, trainingDataset: dataset });
       const ms = performance.now() - started;
       if (call >= warmup) out[part].push(ms);
     }
