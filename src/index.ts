@@ -42,7 +42,7 @@ export type {
   FeaturePipeline, PipelineContext, PipelineLogger, PipelineRows, PipelineProgress, PipelineLogEntry,
 } from './pipelines/feature-pipeline.ts';
 export type { PipelineDefinition, PipelineRunRecord, PipelineRunStatus, PipelineChunk, PipelineSchedule, GroupRef } from './registry/types.ts';
-export { Deployment, type DeploymentOptions, type PredictOptions, type Prediction } from './pipelines/deployment.ts';
+export { Deployment, type ArmState, type DeploymentOptions, type PredictOptions, type Prediction } from './pipelines/deployment.ts';
 export type { BatchPredictOptions, BatchPredictResult } from './pipelines/batch-inference.ts';
 export type { CompareOptions, DeploymentComparison, ArmComparison, DriftReport, FeatureDrift } from './pipelines/monitoring.ts';
 export { psi, ksStatistic } from './models/drift.ts';

@@ -3,7 +3,7 @@ import type { FeatureViewDefinition } from '../definitions/feature-view.ts';
 import type { FeatureGroupDefinition, FeatureGroupSpec } from '../definitions/feature-group.ts';
 import type { FeatureType } from '../definitions/types.ts';
 import { nameKey } from '../definitions/names.ts';
-import { InvalidArgumentError, NotFoundError, StoreClosedError } from '../errors.ts';
+import { InvalidArgumentError, NotFoundError, StoreClosedError, errorSummary } from '../errors.ts';
 import type { BackendName } from '../models/backend.ts';
 import type { AliasChange, AliasRecord, ModelVersionRecord } from '../registry/types.ts';
 import { onlineGroupKey } from '../online/materialize.ts';
@@ -126,6 +126,26 @@ interface Arm {
   target: Target;
   /** Share of entities (split deployments), cumulative bound in [0, 1]. */
   upTo: number;
+  /** Predictions this arm failed (counted for the shadow, whose failures are never thrown to a caller). */
+  failures: number;
+  /** The last error of this arm: a failed shadow prediction, or a switch to its alias's new target that failed. */
+  lastError: ReturnType<typeof errorSummary> | null;
+}
+
+/** One arm of a deployment as {@link Deployment.armsNow} reports it. */
+export interface ArmState {
+  arm: string;
+  alias: string | null;
+  shadow: boolean;
+  model: { name: string; version: number };
+  featureView: { name: string; version: number };
+  /** Shadow predictions that failed (never thrown to the caller, so counted here). 0 for served arms. */
+  failures: number;
+  /**
+   * The last failure: a shadow prediction, or following the alias (deleted, or pointing at a version that cannot be
+   * served) — the arm then keeps serving the version it had. Cleared when the arm next switches.
+   */
+  lastError: { name: string; code: string | null; message: string } | null;
 }
 
 /** Where a deployment with a shadow or a split logs its predictions (the store's prediction log group). */
@@ -222,7 +242,7 @@ export class Deployment {
     const arm = async (name: string, alias: string | null, version: number | null, upTo: number): Promise<Arm> => {
       const target = await prepare(source, await resolveModelVersion(source, model, alias, version), backend);
       prepared.push(target);
-      return { name, alias, upTo, target };
+      return { name, alias, upTo, target, failures: 0, lastError: null };
     };
     try {
       let arms: Arm[];
@@ -271,9 +291,18 @@ export class Deployment {
     return versionsOf(this.served[0]!.target);
   }
 
-  /** Every arm: its name, the alias it follows, and the versions it serves now. */
-  armsNow(): { arm: string; alias: string | null; shadow: boolean; model: { name: string; version: number }; featureView: { name: string; version: number } }[] {
-    return this.arms.map((a) => ({ arm: a.name, alias: a.alias, shadow: a === this.shadowArm, ...versionsOf(a.target) }));
+  /**
+   * Every arm: its name, the alias it follows, the versions it serves now, and its failures — a shadow's failed
+   * predictions and an alias the arm could not follow are never thrown to a caller, so they are reported here.
+   *
+   * @example
+   * ```ts
+   * const shadow = predictor.armsNow().find((a) => a.shadow);
+   * if (shadow !== undefined && shadow.failures > 0) console.warn(`challenger failing: ${shadow.lastError?.message}`);
+   * ```
+   */
+  armsNow(): ArmState[] {
+    return this.arms.map((a) => ({ arm: a.name, alias: a.alias, shadow: a === this.shadowArm, ...versionsOf(a.target), failures: a.failures, lastError: a.lastError }));
   }
 
   /**
@@ -346,7 +375,14 @@ export class Deployment {
     // leave its rows out of the log).
     const shadowIndex = pinned.findIndex((p) => p.arm === this.shadowArm);
     if (shadowIndex >= 0) {
-      runArm(pinned[shadowIndex]!, shadowIndex).then((rows) => rows.length > 0 && this.log!.append(rows), () => undefined);
+      const shadow = pinned[shadowIndex]!;
+      runArm(shadow, shadowIndex).then(
+        (rows) => rows.length > 0 && this.log!.append(rows),
+        (error: unknown) => {
+          shadow.arm.failures++;
+          shadow.arm.lastError = errorSummary(error);
+        },
+      );
     }
     const served = await Promise.all(pinned.filter((_, i) => i !== shadowIndex).map((p, i) => runArm(p, i)));
     const logRows = served.flat();
@@ -432,20 +468,32 @@ export class Deployment {
   async refresh(): Promise<void> {
     if (this.closed) return;
     const run = async (): Promise<void> => {
+      const failed: unknown[] = [];
       for (const arm of this.arms) {
         if (arm.alias === null || this.closed) continue;
-        const record = await resolveModelVersion(this.source, this.model, arm.alias, null);
-        if (record.version === arm.target.record.version) continue;
-        const next = await prepare(this.source, record, this.backend);
+        let next: Target;
+        try {
+          const record = await resolveModelVersion(this.source, this.model, arm.alias, null);
+          if (record.version === arm.target.record.version) continue;
+          next = await prepare(this.source, record, this.backend);
+        } catch (error) {
+          // The arm keeps serving what it has (an alias deleted, a version that cannot be served): reported by
+          // armsNow(), thrown to whoever called refresh, and the other arms still switch.
+          arm.lastError = errorSummary(error);
+          failed.push(error);
+          continue;
+        }
         if (this.closed) {
           this.unload(next); // closed while it loaded
           return;
         }
         const previous = arm.target;
         arm.target = next; // every call from now on; those under way finish with the version they started with
+        arm.lastError = null;
         previous.retired = true;
         if (previous.users === 0) this.unload(previous);
       }
+      if (failed.length > 0) throw failed[0];
     };
     // Switches happen one at a time, in order.
     const chained = (this.switching ?? Promise.resolve()).then(run, run);

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import * as Comlink from 'comlink';
 import {
-  DeploymentRefusedError, openFeatureStore, type FeatureStore, type FeatureView, type Prediction,
+  DeploymentRefusedError, NotFoundError, openFeatureStore, type FeatureStore, type FeatureView, type Prediction,
 } from '../../src/index.ts';
 import { seededRandom } from '../../src/util/random.ts';
 import { onDemandA } from '../support/ondemand-a.ts';
@@ -252,6 +252,32 @@ describe('shadow, A/B and monitoring', () => {
     expect((arm('challenger').metrics as { rmse: number }).rmse).toBeCloseTo(rmse(two), 5);
     expect(report.agreement.pairs).toBe(3);
     expect(report.agreement.meanAbsoluteDifference).toBeCloseTo(one.reduce((s, p, i) => s + Math.abs(p.prediction - two[i]!.prediction), 0) / 3, 5);
+  });
+
+  it('reports what it cannot throw: failed shadow predictions, and an alias it can no longer follow (it keeps serving)', async () => {
+    const { store } = await twoVersions();
+    const predictor = await store.deployment('rain', { alias: 'champion', shadow: 'challenger' });
+    opened.push(predictor);
+    const arm = (name: string) => predictor.armsNow().find((a) => a.arm === name)!;
+    expect(predictor.armsNow().map((a) => [a.arm, a.failures, a.lastError])).toEqual([['champion', 0, null], ['challenger', 0, null]]);
+    // An unknown city: the served arm's failure is thrown, the shadow's (off the caller's path) is counted.
+    await expect(predictor.predict({ city: 'Atlantis' })).rejects.toBeInstanceOf(NotFoundError);
+    await expect.poll(() => arm('challenger').failures).toBe(1);
+    expect(arm('challenger').lastError).toMatchObject({ name: 'NotFoundError', code: 'NOT_FOUND' });
+    expect(arm('champion')).toMatchObject({ failures: 0, lastError: null });
+    const before = await predictor.predict({ city: CITIES[0] });
+    expect(arm('challenger').failures).toBe(1);
+
+    // The challenger alias is removed: following it fails, the arm keeps its version and says why; the champion is untouched.
+    await store.models.setAlias('rain', 'challenger', null);
+    await expect(predictor.refresh()).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(arm('challenger')).toMatchObject({ model: { version: 2 }, lastError: { code: 'NOT_FOUND' } });
+    expect(arm('champion')).toMatchObject({ model: { version: 1 }, lastError: null });
+    expect((await predictor.predict({ city: CITIES[0] })).prediction).toBe(before.prediction);
+    // Pointed at a version again, the arm follows it and its error is cleared.
+    await store.models.setAlias('rain', 'challenger', 1);
+    await predictor.refresh();
+    expect(arm('challenger')).toMatchObject({ model: { version: 1 }, lastError: null });
   });
 
   it('A/B: each entity always gets the same arm, chosen from a hash of its key, logged with the prediction', async () => {
