@@ -19,12 +19,12 @@ async function smallModel(): Promise<{ model: tf.LayersModel; artifacts: { model
       tf.layers.dense({ units: OUTPUTS, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }),
     ],
   });
-  let saved: tf.io.ModelArtifacts | null = null;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    saved = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+  const saved: tf.io.ModelArtifacts[] = [];
+  await model.save(tf.io.withSaveHandler((a) => {
+    saved.push(a);
+    return Promise.resolve({ modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } });
   }));
-  const { modelTopology, weightSpecs, weightData } = saved! as tf.io.ModelArtifacts;
+  const { modelTopology, weightSpecs, weightData } = saved[0]!;
   const weights = (weightData as ArrayBuffer).slice(0);
   return { model, artifacts: { modelTopology, weightSpecs, weightData: weights, sha256: await sha256Hex(weights) } };
 }
