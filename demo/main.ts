@@ -64,15 +64,24 @@ async function start(): Promise<void> {
     ui.progress.value = done;
   };
 
-  const render = async (): Promise<void> => {
+  // Renders can overlap (a screen opened while the previous one still reads the store): each draws into a detached
+  // element and only the latest started is put on screen, so two never end up appended one after the other.
+  let renders = 0;
+  /** Draws the current route's screen; false when a later render superseded this one. */
+  const render = async (): Promise<boolean> => {
+    const mine = ++renders;
+    const shown = route;
     for (const link of ui.nav.querySelectorAll('a')) {
-      if (link.dataset['route'] === route) link.setAttribute('aria-current', 'page');
+      if (link.dataset['route'] === shown) link.setAttribute('aria-current', 'page');
       else link.removeAttribute('aria-current');
     }
-    ui.screen.dataset['route'] = route;
-    ui.screen.replaceChildren();
-    await SCREENS[route].render(ui.screen, app);
-    ui.screen.dataset['rendered'] = route;
+    ui.screen.dataset['route'] = shown;
+    const fresh = document.createElement('div');
+    await SCREENS[shown].render(fresh, app);
+    if (mine !== renders) return false;
+    ui.screen.replaceChildren(...fresh.childNodes);
+    ui.screen.dataset['rendered'] = shown;
+    return true;
   };
 
   /** Runs one user-visible task: controls off while it runs, 'ready' or the error afterwards, then a fresh screen. */
@@ -96,9 +105,10 @@ async function start(): Promise<void> {
     busy = false;
     ui.reset.disabled = false;
     try {
-      await render();
-      if (focusKey !== null) ui.screen.querySelector<HTMLElement>(focusKey)?.focus();
-      if (ok) setStatus('ready', 'ready');
+      if (await render()) {
+        if (focusKey !== null) ui.screen.querySelector<HTMLElement>(focusKey)?.focus();
+        if (ok) setStatus('ready', 'ready');
+      }
     } catch (error) {
       showError(error);
       ok = false;

@@ -379,6 +379,16 @@ describe('the demo, built and served', () => {
     await showGroup(p, 'weather_raw', 1);
     expect(await commitRows(p)).toEqual(before);
 
+    // Screens opened in quick succession render side by side: only the last is shown, never two appended together.
+    await p.evaluate(() => {
+      location.hash = '#/groups?group=weather%401';
+      setTimeout(() => (location.hash = '#/groups?group=weather_raw%401'), 0);
+    });
+    await p.waitForFunction(() => document.querySelector('[data-testid="group-name"]')?.textContent === 'weather_raw v1' && document.getElementById('status')?.dataset['state'] === 'ready',
+      null, { timeout: READY_TIMEOUT_MS });
+    expect(await p.locator('#commits').count()).toBe(1);
+    expect(await commitRows(p)).toEqual(before);
+
     const second = await context!.newPage();
     try {
       await second.goto(origin);
