@@ -26,7 +26,7 @@ import { Pipelines } from './pipelines/pipelines.ts';
 import {
   BufferedLog, Deployment, ROLLBACK_REASON, predictionLogSpec, viewServes, type DeploymentOptions, type DeploymentSource,
 } from './pipelines/deployment.ts';
-import { InferenceClient } from './pipelines/inference-client.ts';
+import { InferenceClients } from './pipelines/inference-client.ts';
 import { batchPredict, type BatchPredictOptions, type BatchPredictResult } from './pipelines/batch-inference.ts';
 import { compareDeployments, driftReport, type CompareOptions, type DeploymentComparison, type DriftReport } from './pipelines/monitoring.ts';
 import type { AliasChange } from './registry/types.ts';
@@ -939,10 +939,10 @@ export class FeatureStore {
       },
       online: () => this.online(),
       onDemand: this.onDemand,
-      inference: () => {
+      inference: (backend) => {
         if (this.remote === null) throw new StoreClosedError(`Store '${this.name}' is closed.`);
-        this.inference ??= new InferenceClient(`larder-inference-${this.name}`);
-        return this.inference;
+        this.inference ??= new InferenceClients(`larder-inference-${this.name}`);
+        return this.inference.get(backend);
       },
     };
     return this.source;
@@ -951,7 +951,7 @@ export class FeatureStore {
   private source: DeploymentSource | null = null;
   private readonly deployments = new Set<Deployment>();
   private onPageHide: (() => void) | null = null;
-  private inference: InferenceClient | null = null;
+  private inference: InferenceClients | null = null;
 
   /** The experiment tracker: training runs. */
   get runs(): Runs {

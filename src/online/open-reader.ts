@@ -7,7 +7,7 @@ import { OnDemandRegistry, type OnDemandFeature } from '../transforms/on-demand.
 import { OnlineStore, onlineDbName } from './indexeddb.ts';
 import { readGroupRows, type FeatureVector, type OnlineRow } from './reader.ts';
 import { OnlineViewReader, type FeatureVectorOptions } from './view-reader.ts';
-import { InferenceClient } from '../pipelines/inference-client.ts';
+import { InferenceClients } from '../pipelines/inference-client.ts';
 import { Deployment, type DeploymentOptions, type DeploymentSource } from '../pipelines/deployment.ts';
 
 /** Options of {@link openOnlineReader}. */
@@ -128,17 +128,17 @@ export class OnlineReader {
       definitions,
       online: () => Promise.resolve(this.online),
       onDemand: this.onDemand,
-      inference: () => {
+      inference: (backend) => {
         this.check();
-        this.inference ??= new InferenceClient('larder-inference');
-        return this.inference;
+        this.inference ??= new InferenceClients('larder-inference');
+        return this.inference.get(backend);
       },
     };
     return this.deploymentSource;
   }
 
   private deploymentSource: DeploymentSource | null = null;
-  private inference: InferenceClient | null = null;
+  private inference: InferenceClients | null = null;
   private readonly deployments = new Set<Deployment>();
 
   close(): void {

@@ -82,8 +82,8 @@ export async function batchPredict(store: FeatureStore, source: DeploymentSource
   const startWorker = async (): Promise<{ client: InferenceClient; key: string }> => {
     const client = new InferenceClient('larder-batch-inference');
     workers.push(client);
-    const [key] = await loadModel([client.api], record, (await weights).slice(0), options.backend ?? 'wasm');
-    return { client, key: key! };
+    const [loaded] = await loadModel([client.api], record, (await weights).slice(0), options.backend ?? 'wasm');
+    return { client, key: loaded!.key };
   };
   const first = startWorker();
   first.catch(() => undefined); // awaited below; a read failure first must not leave it unobserved

@@ -38,7 +38,7 @@ export interface DeploymentSource {
   online(): Promise<OnlineStore>;
   readonly onDemand: OnDemandRegistry;
   /** The inference worker of this store (or reader), created on first use and shared by its deployments. */
-  inference(): InferenceClient;
+  inference(backend: BackendName): InferenceClient;
 }
 
 /** Options of `store.deployment(name, options)`. */
@@ -86,6 +86,8 @@ interface Target {
   reader: OnlineViewReader;
   dataset: number | null;
   key: string;
+  /** The tfjs backend the inference worker runs it on (the one asked for, or its fallback). */
+  backend: BackendName;
   inputs: string[];
   /** Calls using this version now; a retired version leaves the inference worker once the last one ends. */
   users: number;
@@ -139,6 +141,8 @@ export interface ArmState {
   shadow: boolean;
   model: { name: string; version: number };
   featureView: { name: string; version: number };
+  /** The tfjs backend its model runs on: the deployment's `backend` (default wasm), or the fallback the worker took. */
+  backend: BackendName;
   /** Shadow predictions that failed (never thrown to the caller, so counted here). 0 for served arms. */
   failures: number;
   /**
@@ -277,7 +281,7 @@ export class Deployment {
     } catch (error) {
       for (const target of prepared) {
         try {
-          source.inference().api.unload(target.key).catch(() => undefined);
+          source.inference(backend).api.unload(target.key).catch(() => undefined);
         } catch {
           // the worker is gone with its store
         }
@@ -302,7 +306,7 @@ export class Deployment {
    * ```
    */
   armsNow(): ArmState[] {
-    return this.arms.map((a) => ({ arm: a.name, alias: a.alias, shadow: a === this.shadowArm, ...versionsOf(a.target), failures: a.failures, lastError: a.lastError }));
+    return this.arms.map((a) => ({ arm: a.name, alias: a.alias, shadow: a === this.shadowArm, ...versionsOf(a.target), backend: a.target.backend, failures: a.failures, lastError: a.lastError }));
   }
 
   /**
@@ -403,7 +407,7 @@ export class Deployment {
   /** Frees a version in the inference worker (best effort: the worker may be gone with its store). */
   private unload(target: Target): void {
     try {
-      this.source.inference().api.unload(target.key).catch(() => undefined);
+      this.source.inference(this.backend).api.unload(target.key).catch(() => undefined);
     } catch {
       // The store or reader is closed: its worker, and the model in it, are gone already.
     }
@@ -419,7 +423,7 @@ export class Deployment {
     const width = target.inputs.length;
     const x = new Float32Array(entities.length * width);
     vectors.forEach((vector, i) => inputRow(vector, target.inputs, x, i * width, entities[i]));
-    const outputs = await this.source.inference().predict(target.key, x, entities.length);
+    const outputs = await this.source.inference(this.backend).predict(target.key, x, entities.length);
     const versions = versionsOf(target);
     return vectors.map((vector, i) => ({ vector, prediction: { ...interpret(target.record, outputs, i), ...versions } }));
   }
@@ -553,27 +557,29 @@ export async function resolveModelVersion(source: DeploymentSource, model: strin
 }
 
 /** Loads a version into the source's inference worker (kept there until unloaded); resolves with its key. */
-export async function loadIntoWorker(source: DeploymentSource, record: ModelVersionRecord, backend: BackendName): Promise<string> {
-  const [key] = await loadModel([source.inference().api], record, await source.readWeights(record.name, record.version), backend);
-  return key!;
+export async function loadIntoWorker(source: DeploymentSource, record: ModelVersionRecord, backend: BackendName): Promise<{ key: string; backend: BackendName }> {
+  const [loaded] = await loadModel([source.inference(backend).api], record, await source.readWeights(record.name, record.version), backend);
+  return loaded!;
 }
 
-/** Loads a model version into each of some inference workers (the weights moved to the last, copied to the others). */
+/**
+ * Loads a model version into each of some inference workers (the weights moved to the last, copied to the others);
+ * resolves with its key and, per worker, the backend it runs on.
+ */
 export async function loadModel(
   workers: readonly Comlink.Remote<InferenceService>[],
   record: ModelVersionRecord,
   weights: ArrayBuffer,
   backend: BackendName,
-): Promise<string[]> {
+): Promise<{ key: string; backend: BackendName }[]> {
   const key = `${nameKey(record.name)}@${record.version}`;
   const { modelTopology, weightSpecs, sha256 } = record.artifact;
-  await Promise.all(
-    workers.map((api, i) => {
+  return Promise.all(
+    workers.map(async (api, i) => {
       const weightData = i === workers.length - 1 ? weights : weights.slice(0);
-      return api.load(key, Comlink.transfer({ modelTopology, weightSpecs, weightData, sha256 }, [weightData]), backend);
+      return { key, backend: await api.load(key, Comlink.transfer({ modelTopology, weightSpecs, weightData, sha256 }, [weightData]), backend) };
     }),
   );
-  return workers.map(() => key);
 }
 
 /** The key columns of a group as a feature spec (for the groups deployments write, keyed like its entities). */
@@ -589,8 +595,8 @@ async function prepare(source: DeploymentSource, record: ModelVersionRecord, bac
   }
   const view = await source.getFeatureView(lineage.featureView, lineage.featureViewVersion);
   const reader = new OnlineViewReader(view, source.definitions, () => source.online(), source.onDemand);
-  const key = await loadIntoWorker(source, record, backend);
-  return { record, view, reader, dataset: lineage.trainingDataset, key, inputs: record.signature.inputs.map((i) => i.name), users: 0, retired: false };
+  const loaded = await loadIntoWorker(source, record, backend);
+  return { record, view, reader, dataset: lineage.trainingDataset, key: loaded.key, backend: loaded.backend, inputs: record.signature.inputs.map((i) => i.name), users: 0, retired: false };
 }
 
 /** Whether every group of a view has rows in the online store to serve (promotion refuses a view that has none). */

@@ -2,6 +2,7 @@
 // own for predictions (see InferenceService.attach).
 import * as Comlink from 'comlink';
 import { StoreClosedError, deserializeError } from '../errors.ts';
+import type { BackendName } from '../models/backend.ts';
 import type { InferenceService, PredictAnswer, PredictRequest } from '../service/inference-service.ts';
 
 /**
@@ -54,5 +55,32 @@ export class InferenceClient {
     this.port.close();
     for (const waiting of this.pending.values()) waiting.reject(new StoreClosedError('The inference worker was closed before it answered.'));
     this.pending.clear();
+  }
+}
+
+/**
+ * The inference workers of a store (or online reader), one per tfjs backend, created on first use: a worker's
+ * backend is fixed by its first load, so a deployment asking for another backend gets a worker of its own.
+ */
+export class InferenceClients {
+  private readonly clients = new Map<BackendName, InferenceClient>();
+
+  /** @param name names the workers (`<name>-<backend>`, shown in the browser's task manager and profiles). */
+  constructor(private readonly name: string) {}
+
+  /** The worker for `backend`, started now if there is none yet. */
+  get(backend: BackendName): InferenceClient {
+    let client = this.clients.get(backend);
+    if (client === undefined) {
+      client = new InferenceClient(`${this.name}-${backend}`);
+      this.clients.set(backend, client);
+    }
+    return client;
+  }
+
+  /** Stops every worker (see {@link InferenceClient.terminate}). */
+  terminate(): void {
+    for (const client of this.clients.values()) client.terminate();
+    this.clients.clear();
   }
 }

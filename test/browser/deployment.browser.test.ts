@@ -280,6 +280,18 @@ describe('shadow, A/B and monitoring', () => {
     expect(arm('challenger')).toMatchObject({ model: { version: 1 }, lastError: null });
   });
 
+  it('serves each deployment on the backend it asked for, in one store (a worker per backend)', async () => {
+    const { store } = await twoVersions();
+    const onWasm = await store.deployment('rain', { version: 1 });
+    const onCpu = await store.deployment('rain', { version: 1, backend: 'cpu' });
+    opened.push(onWasm, onCpu);
+    expect(onWasm.armsNow().map((a) => a.backend)).toEqual(['wasm']);
+    expect(onCpu.armsNow().map((a) => a.backend)).toEqual(['cpu']);
+    const a = await onWasm.predictBatch(CITIES.map((city) => ({ city })));
+    const b = await onCpu.predictBatch(CITIES.map((city) => ({ city })));
+    b.forEach((p, i) => expect(p.prediction).toBeCloseTo(a[i]!.prediction, 4));
+  });
+
   it('A/B: each entity always gets the same arm, chosen from a hash of its key, logged with the prediction', async () => {
     const { store } = await twoVersions();
     const split = { champion: 0.5, challenger: 0.5 };
