@@ -131,7 +131,7 @@ interface Arm {
   /** Predictions this arm failed (counted for the shadow, whose failures are never thrown to a caller). */
   failures: number;
   /** The last error of this arm: a failed shadow prediction, or a switch to its alias's new target that failed. */
-  lastError: ReturnType<typeof errorSummary> | null;
+  lastError: ArmState['lastError'];
 }
 
 /** One arm of a deployment as {@link Deployment.armsNow} reports it. */
@@ -302,7 +302,7 @@ export class Deployment {
    * @example
    * ```ts
    * const shadow = predictor.armsNow().find((a) => a.shadow);
-   * if (shadow !== undefined && shadow.failures > 0) console.warn(`challenger failing: ${shadow.lastError?.message}`);
+   * if (shadow !== undefined && shadow.failures > 0) alertOps(`challenger failing: ${shadow.lastError?.message}`);
    * ```
    */
   armsNow(): ArmState[] {
@@ -556,7 +556,7 @@ export async function resolveModelVersion(source: DeploymentSource, model: strin
   return record;
 }
 
-/** Loads a version into the source's inference worker (kept there until unloaded); resolves with its key. */
+/** Loads a version into the source's inference worker for `backend` (kept there until unloaded); resolves with its key and the backend it runs on. */
 export async function loadIntoWorker(source: DeploymentSource, record: ModelVersionRecord, backend: BackendName): Promise<{ key: string; backend: BackendName }> {
   const [loaded] = await loadModel([source.inference(backend).api], record, await source.readWeights(record.name, record.version), backend);
   return loaded!;
